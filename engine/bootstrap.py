@@ -1,0 +1,143 @@
+"""The composition root: build the engine's parts from a config mapping.
+
+``web.create_app`` and the CLI both call :func:`build`; nothing here imports ``web`` or a plugin —
+plugins arrive through the plugin manager (entry points ``jishijiu.plugins``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Mapping
+
+from sqlalchemy import select
+
+from engine.clock import Clock, OffsetClock, SystemClock
+from engine.db import Database, database_url_from_env
+from engine.workflow.calendar import BusinessCalendar
+from engine.workflow.durations import parse_due
+from engine.workflow.engine import ServiceRegistry, WorkflowEngine
+from engine.workflow.expressions import SafeEvaluator, is_iso_literal
+from engine.workflow.models import Setting
+
+log = logging.getLogger("jishijiu")
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PROCESSES_DIR = PROJECT_ROOT / "processes"
+TEST_CLOCK_KEY = "test_clock_offset_seconds"
+
+
+class DatabaseOffset:
+    """The TESTING clock offset, kept in the database so that separate processes agree."""
+
+    def __init__(self, db: Database, ttl: float = 0.5) -> None:
+        self.db = db
+        self.ttl = ttl
+        self._value = 0.0
+        self._read_at = 0.0
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        now = time.monotonic()
+        if now - self._read_at > self.ttl:
+            with self._lock:
+                try:
+                    with self.db.read() as session:
+                        row = session.get(Setting, TEST_CLOCK_KEY)
+                        self._value = float(row.value) if row is not None else 0.0
+                except Exception:  # noqa: BLE001 - before migrations the table may not exist
+                    self._value = 0.0
+                self._read_at = now
+        return self._value
+
+    def set(self, seconds: float) -> None:
+        with self.db.write() as session:
+            row = session.get(Setting, TEST_CLOCK_KEY)
+            if row is None:
+                session.add(Setting(key=TEST_CLOCK_KEY, value=seconds))
+            else:
+                row.value = seconds
+        with self._lock:
+            self._value = float(seconds)
+            self._read_at = time.monotonic()
+
+
+@dataclass
+class Services:
+    config: dict
+    db: Database
+    clock: Clock
+    calendar: BusinessCalendar
+    evaluator: SafeEvaluator
+    engine: WorkflowEngine
+    services: ServiceRegistry
+    pm: Any = None
+    settings: dict = field(default_factory=dict)
+    test_offset: DatabaseOffset | None = None
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def load_calendar_overrides(db: Database) -> dict[date, bool]:
+    try:
+        with db.read() as session:
+            row = session.get(Setting, "calendar_overrides")
+    except Exception:  # noqa: BLE001 - before migrations
+        return {}
+    if row is None or not isinstance(row.value, dict):
+        return {}
+    return {date.fromisoformat(k): bool(v) for k, v in row.value.items()}
+
+
+def build(config: Mapping[str, Any] | None = None) -> Services:
+    cfg = dict(config or {})
+    cfg.setdefault("DATABASE_URL", database_url_from_env())
+    cfg.setdefault("TESTING", False)
+    cfg.setdefault("PROCESSES_DIR", str(DEFAULT_PROCESSES_DIR))
+    db = Database(cfg["DATABASE_URL"])
+    test_offset = None
+    clock = cfg.get("CLOCK")
+    if clock is None:
+        if cfg["TESTING"]:
+            test_offset = DatabaseOffset(db)
+            clock = OffsetClock(test_offset)
+        else:
+            clock = SystemClock()
+    calendar = BusinessCalendar(overrides=load_calendar_overrides(db))
+    registry = ServiceRegistry()
+    pm = None
+    settings: dict = {}
+    evaluator = SafeEvaluator({
+        "now": clock.now,
+        "workdays_after": calendar.workdays_after,
+        "workdays_between": calendar.workdays_between,
+    })
+    engine = WorkflowEngine(
+        db, clock=clock, calendar=calendar, evaluator=evaluator, services=registry,
+        cache_size=int(cfg.get("INSTANCE_CACHE_SIZE", 512)),
+        is_literal=is_iso_literal, parse_due=lambda spec, start: parse_due(spec, start, calendar))
+    services = Services(cfg, db, clock, calendar, evaluator, engine, registry, pm, settings, test_offset)
+    _load_plugins(services)
+    return services
+
+
+def _load_plugins(services: Services) -> None:
+    """Plugins register programmes, forms and service operations (wired once they exist)."""
+    try:
+        from engine import plugins as plugin_loader
+    except ImportError:  # pragma: no cover - during bootstrap of the project
+        return
+    services.pm = plugin_loader.make_plugin_manager(allowlist=services.config.get("PLUGINS"))
+    services.settings = plugin_loader.load_settings(services.pm, services.config.get("PROGRAMME_SETTINGS", {}))
+
+
+def deploy_processes(services: Services) -> list:
+    directory = Path(services.config["PROCESSES_DIR"])
+    if not directory.is_dir():
+        return []
+    return services.engine.deploy_directory(directory)

@@ -1,0 +1,526 @@
+"""The durable workflow engine: every operation is one transaction.
+
+load instance → run SpiffWorkflow → sync the human-task and timer tables → append audit events →
+commit (with an optimistic version check).  Recently used instances stay deserialized in this
+process, keyed by their row version, so a step does not pay for JSON decoding; a failed operation
+drops its cached copy, so a half-run workflow is never reused.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine.actors import SYSTEM, Actor
+from engine.clock import Clock
+from engine.db import Database
+from engine.errors import Conflict, EngineError, NotAllowed, NotFound, TaskNotFound, ValidationError
+from engine.workflow import audit
+from engine.workflow.definitions import DefinitionRepository, DeployOutcome
+from engine.workflow.models import HumanTask, ProcessInstance, Timer
+from engine.workflow.spiff import runtime
+from engine.workflow.spiff import timeclock
+from engine.workflow.spiff.parser import Checks, ParsedDefinition
+from engine.workflow.spiff.scripting import SafeScriptEngine
+from engine.workflow.spiff.serializer import SERIALIZER_VERSION, StateSerializer, json_safe
+
+log = logging.getLogger("jishijiu.engine")
+
+ServiceFunc = Callable[[Mapping[str, Any], Mapping[str, Any], "StepContext"], Mapping[str, Any]]
+
+
+@dataclass
+class StepContext:
+    """What a service operation may know about the step it runs in."""
+
+    session: Session
+    instance: ProcessInstance
+    actor: Actor
+    now: datetime
+
+
+@dataclass(frozen=True)
+class TaskView:
+    id: int
+    instance_id: int
+    name: str
+    bpmn_id: str
+    form_key: str | None
+    candidate_group: str | None
+    assignee: str | None
+    region_code: str
+    status: str
+    created_at: datetime
+    due_at: datetime | None
+
+    @classmethod
+    def of(cls, t: HumanTask) -> "TaskView":
+        return cls(t.id, t.instance_id, t.name, t.bpmn_id, t.form_key, t.candidate_group, t.assignee,
+                   t.region_code, t.status, t.created_at, t.due_at)
+
+
+@dataclass(frozen=True)
+class InstanceView:
+    id: int
+    process: str
+    process_version: int
+    definition_id: int
+    status: str
+    region_code: str
+    household_id: int | None
+    overdue: bool
+    data: dict
+    open_tasks: list[TaskView]
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+@dataclass(frozen=True)
+class FiredTimer:
+    instance_id: int
+    bpmn_id: str
+    due_at: datetime
+    fired_at: datetime
+
+
+@dataclass
+class EngineHooks:
+    """Callbacks around steps (persistence stays a callback, STYLE 7)."""
+
+    after_step: list[Callable[[StepContext, Any], None]] = field(default_factory=list)
+
+
+class ServiceRegistry:
+    """Named operations service tasks may call: ``<programme>.<operation>``."""
+
+    def __init__(self) -> None:
+        self._ops: dict[str, ServiceFunc] = {}
+
+    def register(self, name: str, func: ServiceFunc) -> None:
+        if name in self._ops:
+            raise EngineError(f"service operation '{name}' is registered twice")
+        self._ops[name] = func
+
+    def names(self) -> list[str]:
+        return sorted(self._ops)
+
+    def get(self, name: str) -> ServiceFunc:
+        try:
+            return self._ops[name]
+        except KeyError:
+            raise EngineError(f"unknown service operation '{name}'") from None
+
+
+class WorkflowEngine:
+    def __init__(self, db: Database, *, clock: Clock, calendar, evaluator,
+                 services: ServiceRegistry | None = None, cache_size: int = 512,
+                 is_literal: Callable[[str], bool], parse_due: Callable[[str, datetime], datetime]) -> None:
+        self.db = db
+        self.clock = clock
+        self.calendar = calendar
+        self.evaluator = evaluator
+        self.services = services or ServiceRegistry()
+        self.parse_due = parse_due
+        self.hooks = EngineHooks()
+        self.definitions = DefinitionRepository(Checks(
+            check_expression=lambda src, mode, el: evaluator.check(src, mode=mode, element_id=el),
+            is_literal_timer=is_literal,
+            check_due=lambda spec: parse_due(spec, clock.now()),
+            operations=None))
+        self._operations_checked = False
+        self.serializer = StateSerializer()
+        self._context = threading.local()
+        self.script_engine = SafeScriptEngine(
+            evaluator, is_literal=is_literal, workdays_after=calendar.workdays_after,
+            now=clock.now, services=self._dispatch)
+        timeclock.install(clock.now)
+        self.cache_size = cache_size
+        self._cache: OrderedDict[int, tuple[int, Any]] = OrderedDict()
+        self._cache_lock = threading.Lock()
+        self.step_seconds: list[float] = []  # observed by /metrics
+
+    # --- definitions ------------------------------------------------------------------------------
+    def _refresh_checks(self) -> None:
+        self.definitions.checks.operations = self.services.names()
+
+    def validate(self, data: bytes, filename: str):
+        self._refresh_checks()
+        return self.definitions.validate(data, filename)
+
+    def deploy(self, data: bytes, filename: str, *, actor: Actor = SYSTEM,
+               skip_if_known: bool = False) -> DeployOutcome:
+        self._refresh_checks()
+        if actor.role not in ("designer", "admin"):
+            raise NotAllowed("only a designer or an admin may deploy processes")
+        with self.db.write() as session:
+            return self.definitions.deploy(session, data, filename, actor=actor.username,
+                                           at=self.clock.now(), skip_if_known=skip_if_known)
+
+    def deploy_directory(self, directory: Path, *, actor: Actor = SYSTEM) -> list[DeployOutcome]:
+        """Start-up deployment: each file only when its content matches no stored version."""
+        return [self.deploy(path.read_bytes(), path.name, actor=actor, skip_if_known=True)
+                for path in sorted(Path(directory).glob("*.bpmn"))]
+
+    # --- instances --------------------------------------------------------------------------------
+    def start(self, process_key: str, *, actor: Actor, region_code: str, data: Mapping[str, Any] | None = None,
+              household_id: int | None = None, business_key: str | None = None,
+              version: int | None = None, parent_id: int | None = None,
+              session: Session | None = None) -> InstanceView:
+        if not actor.sees(region_code):
+            raise NotFound("household not found")
+        if session is not None:
+            return self._start(session, process_key, actor, region_code, data, household_id,
+                               business_key, version, parent_id)
+        with self.db.write() as session:
+            view, row_id, row_version, workflow = self._start(
+                session, process_key, actor, region_code, data, household_id, business_key, version,
+                parent_id, return_workflow=True)
+        self._cache_put(row_id, row_version, workflow)
+        return view
+
+    def _start(self, session, process_key, actor, region_code, data, household_id, business_key, version,
+               parent_id, return_workflow=False):
+        now = self.clock.now()
+        info = (self.definitions.by_version(session, process_key, version) if version
+                else self.definitions.latest(session, process_key))
+        parsed = self.definitions.parsed(session, info.id)
+        seed = dict(data or {})
+        if household_id is not None:
+            seed.setdefault("household_id", household_id)
+        row = ProcessInstance(definition_id=info.id, process_key=info.key, status="active",
+                              region_code=region_code, household_id=household_id,
+                              business_key=business_key, parent_id=parent_id, state="{}",
+                              serializer_version=SERIALIZER_VERSION, overdue=False, created_at=now,
+                              created_by=actor.username, updated_at=now)
+        session.add(row)
+        session.flush()
+        seed["case_id"] = row.id
+        workflow = runtime.new_workflow(parsed, self.script_engine, seed)
+        ctx = StepContext(session, row, actor, now)
+        audit.append(session, chain=audit.case_chain(row.id), actor=actor.username,
+                     action="instance.started", object_type="instance", object_id=row.id, at=now,
+                     after={"process": info.key, "version": info.version, "data": json_safe(seed)})
+        self._step(ctx, parsed, workflow, lambda: runtime.run_engine(workflow))
+        view = self._view(session, row, info.version, workflow)
+        if return_workflow:
+            return view, row.id, row.version, workflow
+        return view
+
+    def instance(self, instance_id: int, actor: Actor) -> InstanceView:
+        with self.db.read() as session:
+            row = self._visible_instance(session, instance_id, actor)
+            info = self.definitions.get_info(session, row.definition_id)
+            parsed = self.definitions.parsed(session, row.definition_id)
+            workflow = self._load(row, parsed, keep=True)
+            return self._view(session, row, info.version, workflow)
+
+    def _visible_instance(self, session: Session, instance_id: int, actor: Actor) -> ProcessInstance:
+        row = session.get(ProcessInstance, instance_id)
+        if row is None or not actor.sees(row.region_code):
+            raise NotFound(f"case {instance_id} not found")
+        return row
+
+    # --- human tasks ------------------------------------------------------------------------------
+    def _visible_task(self, session: Session, task_id: int, actor: Actor) -> HumanTask:
+        task = session.get(HumanTask, task_id)
+        if task is None or not actor.sees(task.region_code):
+            raise TaskNotFound(f"task {task_id} not found")
+        return task
+
+    def _may_work_on(self, task: HumanTask, actor: Actor) -> None:
+        if actor.username in (task.excluded_users or []):
+            raise NotAllowed("you are registered as a relative in this case and may not work on it")
+        if task.assignee == actor.username or actor.in_group(task.candidate_group):
+            return
+        raise NotAllowed(f"task '{task.name}' is for the group '{task.candidate_group}'")
+
+    def claim(self, task_id: int, actor: Actor) -> TaskView:
+        now = self.clock.now()
+        with self.db.write() as session:
+            task = self._visible_task(session, task_id, actor)
+            self._may_work_on(task, actor)
+            if task.status != "open":
+                raise Conflict(f"task {task_id} is already {task.status}")
+            if task.assignee == actor.username:
+                return TaskView.of(task)
+            result = session.execute(update(HumanTask).where(
+                HumanTask.id == task_id, HumanTask.status == "open", HumanTask.assignee.is_(None))
+                .values(assignee=actor.username, version=HumanTask.version + 1))
+            if result.rowcount != 1:
+                session.refresh(task)
+                raise Conflict(f"task {task_id} is already claimed by {task.assignee or 'someone else'}")
+            audit.append(session, chain=audit.case_chain(task.instance_id), actor=actor.username,
+                         action="task.claimed", object_type="task", object_id=task_id, at=now,
+                         before={"assignee": None}, after={"assignee": actor.username})
+            session.refresh(task)
+            return TaskView.of(task)
+
+    def unclaim(self, task_id: int, actor: Actor) -> TaskView:
+        return self._reassign(task_id, actor, None, "task.unclaimed")
+
+    def delegate(self, task_id: int, actor: Actor, to_username: str) -> TaskView:
+        if not to_username:
+            raise ValidationError("say who the task goes to", {"to": ["required"]})
+        return self._reassign(task_id, actor, to_username, "task.delegated")
+
+    def _reassign(self, task_id: int, actor: Actor, to: str | None, action: str) -> TaskView:
+        now = self.clock.now()
+        with self.db.write() as session:
+            task = self._visible_task(session, task_id, actor)
+            if task.status != "open":
+                raise Conflict(f"task {task_id} is already {task.status}")
+            supervisor = actor.role in ("admin", "supervisor") and actor.sees(task.region_code)
+            if task.assignee != actor.username and not supervisor:
+                raise NotAllowed("only the assignee or a supervisor may hand a task on")
+            before = task.assignee
+            result = session.execute(update(HumanTask).where(
+                HumanTask.id == task_id, HumanTask.version == task.version, HumanTask.status == "open")
+                .values(assignee=to, version=HumanTask.version + 1))
+            if result.rowcount != 1:
+                raise Conflict(f"task {task_id} changed meanwhile; reload and try again")
+            audit.append(session, chain=audit.case_chain(task.instance_id), actor=actor.username,
+                         action=action, object_type="task", object_id=task_id, at=now,
+                         before={"assignee": before}, after={"assignee": to})
+            session.refresh(task)
+            return TaskView.of(task)
+
+    def task(self, task_id: int, actor: Actor) -> TaskView:
+        with self.db.read() as session:
+            return TaskView.of(self._visible_task(session, task_id, actor))
+
+    def task_data(self, task_id: int, actor: Actor) -> dict:
+        """The task's current data (what its form is filled from)."""
+        with self.db.read() as session:
+            task = self._visible_task(session, task_id, actor)
+            row = session.get(ProcessInstance, task.instance_id)
+            parsed = self.definitions.parsed(session, row.definition_id)
+            workflow = self._load(row, parsed, keep=True)
+            return json_safe(runtime.task_data(workflow, task.task_guid))
+
+    def complete(self, task_id: int, actor: Actor, data: Mapping[str, Any] | None = None) -> InstanceView:
+        """Complete a task with form data; an unclaimed task is claimed by the completer."""
+        data = dict(data or {})
+        with self.db.read() as session:
+            task = self._visible_task(session, task_id, actor)
+            instance_id = task.instance_id
+        holder: dict = {}
+
+        def action(ctx: StepContext, parsed: ParsedDefinition, workflow) -> None:
+            task = self._visible_task(ctx.session, task_id, ctx.actor)
+            self._may_work_on(task, ctx.actor)
+            if task.status != "open":
+                raise Conflict(f"task {task_id} is already {task.status}")
+            if task.assignee not in (None, ctx.actor.username):
+                raise Conflict(f"task {task_id} is claimed by {task.assignee}")
+            result = ctx.session.execute(update(HumanTask).where(
+                HumanTask.id == task_id, HumanTask.status == "open", HumanTask.version == task.version)
+                .values(status="completed", assignee=ctx.actor.username, completed_at=ctx.now,
+                        completed_by=ctx.actor.username, version=HumanTask.version + 1))
+            if result.rowcount != 1:
+                raise Conflict(f"task {task_id} was completed or changed meanwhile")
+            before = runtime.task_data(workflow, task.task_guid)
+            audit.append(ctx.session, chain=audit.case_chain(task.instance_id), actor=ctx.actor.username,
+                         action="task.completed", object_type="task", object_id=task_id, at=ctx.now,
+                         before={k: json_safe(before.get(k)) for k in data},
+                         after={"task": task.bpmn_id, "data": json_safe(data)})
+            self._step(ctx, parsed, workflow, lambda: runtime.complete_task(workflow, task.task_guid, data))
+
+        return self._operate(instance_id, actor, action, holder)
+
+    # --- messages, timers -------------------------------------------------------------------------
+    def send_message(self, instance_id: int, name: str, payload: Mapping[str, Any] | None = None, *,
+                     actor: Actor = SYSTEM) -> InstanceView:
+        def action(ctx, parsed, workflow):
+            if name not in runtime.waiting_message_names(workflow):
+                raise Conflict(f"case {instance_id} is not waiting for the message '{name}'")
+            audit.append(ctx.session, chain=audit.case_chain(instance_id), actor=ctx.actor.username,
+                         action="message.received", object_type="instance", object_id=instance_id,
+                         at=ctx.now, after={"message": name, "payload": json_safe(payload or {})})
+            self._step(ctx, parsed, workflow, lambda: runtime.send_message(workflow, name, payload))
+        return self._operate(instance_id, actor, action, {})
+
+    def waiting_messages(self, instance_id: int) -> set[str]:
+        with self.db.read() as session:
+            row = session.get(ProcessInstance, instance_id)
+            parsed = self.definitions.parsed(session, row.definition_id)
+            return runtime.waiting_message_names(self._load(row, parsed, keep=True))
+
+    def next_timer_due(self) -> datetime | None:
+        with self.db.read() as session:
+            return session.execute(select(Timer.due_at).where(Timer.status == "pending")
+                                   .order_by(Timer.due_at).limit(1)).scalar()
+
+    def fire_due_timers(self, *, limit: int = 500) -> list[FiredTimer]:
+        """Advance every instance with a timer due now; each in its own transaction."""
+        now = self.clock.now()
+        with self.db.read() as session:
+            ids = list(session.execute(select(Timer.instance_id).where(
+                Timer.status == "pending", Timer.due_at <= now).group_by(Timer.instance_id)
+                .order_by(Timer.instance_id).limit(limit)).scalars())
+        fired: list[FiredTimer] = []
+        for instance_id in ids:
+            try:
+                fired.extend(self.fire_instance_timers(instance_id))
+            except Conflict:
+                log.info("instance %s was advanced by another worker", instance_id)
+            except EngineError as exc:
+                log.error("timers of instance %s failed: %s", instance_id, exc)
+        return fired
+
+    def fire_instance_timers(self, instance_id: int) -> list[FiredTimer]:
+        holder: dict = {"fired": []}
+
+        def action(ctx, parsed, workflow):
+            self._step(ctx, parsed, workflow, lambda: runtime.run_engine(workflow))
+
+        self._operate(instance_id, SYSTEM, action, holder)
+        return holder["fired"]
+
+    # --- the transaction around every step ----------------------------------------------------
+    def _operate(self, instance_id: int, actor: Actor, action, holder: dict) -> InstanceView:
+        workflow = None
+        try:
+            with self.db.write() as session:
+                row = session.get(ProcessInstance, instance_id)
+                if row is None or not actor.sees(row.region_code):
+                    raise NotFound(f"case {instance_id} not found")
+                if row.status != "active":
+                    raise Conflict(f"case {instance_id} is {row.status}")
+                info = self.definitions.get_info(session, row.definition_id)
+                parsed = self.definitions.parsed(session, row.definition_id)
+                workflow = self._load(row, parsed, keep=False)
+                ctx = StepContext(session, row, actor, self.clock.now())
+                ctx.fired = holder.setdefault("fired", [])
+                action(ctx, parsed, workflow)
+                try:
+                    session.flush()
+                except StaleDataError:
+                    raise Conflict(f"case {instance_id} was changed by someone else; reload and try again") from None
+                view = self._view(session, row, info.version, workflow)
+                version = row.version
+        except BaseException:
+            self._cache_drop(instance_id)
+            raise
+        self._cache_put(instance_id, version, workflow)
+        return view
+
+    def _step(self, ctx: StepContext, parsed: ParsedDefinition, workflow, run: Callable[[], None]) -> None:
+        started = time.perf_counter()
+        self._context.step = ctx
+        try:
+            run()
+        finally:
+            self._context.step = None
+        self._sync(ctx, parsed, workflow)
+        for hook in self.hooks.after_step:
+            hook(ctx, workflow)
+        self.step_seconds.append(time.perf_counter() - started)
+        if len(self.step_seconds) > 10_000:
+            del self.step_seconds[:5_000]
+
+    def _dispatch(self, name: str, params: Mapping[str, Any], data: Mapping[str, Any]) -> Mapping[str, Any]:
+        ctx = getattr(self._context, "step", None)
+        func = self.services.get(name)
+        return func(params, data, ctx)
+
+    def _sync(self, ctx: StepContext, parsed: ParsedDefinition, workflow) -> None:
+        """Mirror READY human tasks and WAITING timers into their tables; audit what changed."""
+        session, row, now = ctx.session, ctx.instance, ctx.now
+        chain = audit.case_chain(row.id)
+        ready = {t.guid: t for t in runtime.ready_human_tasks(workflow)}
+        open_rows = {t.task_guid: t for t in session.execute(select(HumanTask).where(
+            HumanTask.instance_id == row.id, HumanTask.status == "open")).scalars()}
+        for guid, t in ready.items():
+            if guid in open_rows:
+                continue
+            meta = parsed.meta.tasks.get(t.bpmn_id)
+            due = self.parse_due(meta.due_in, now) if meta is not None and meta.due_in else None
+            session.add(HumanTask(instance_id=row.id, task_guid=guid, bpmn_id=t.bpmn_id, name=t.name,
+                                  form_key=meta.form_key if meta else None,
+                                  candidate_group=meta.role if meta else None, lane=t.lane,
+                                  region_code=row.region_code, status="open", created_at=now,
+                                  due_at=due, version=1))
+        for guid, task_row in open_rows.items():
+            if guid not in ready:
+                task_row.status = "cancelled"
+                task_row.completed_at = now
+                audit.append(session, chain=chain, actor=ctx.actor.username, action="task.cancelled",
+                             object_type="task", object_id=task_row.id, at=now,
+                             after={"task": task_row.bpmn_id})
+        waiting = {(w.guid, w.due_at): w for w in runtime.waiting_timers(workflow)}
+        pending = {(t.task_guid, t.due_at): t for t in session.execute(select(Timer).where(
+            Timer.instance_id == row.id, Timer.status == "pending")).scalars()}
+        for key, w in waiting.items():
+            if key not in pending:
+                session.add(Timer(instance_id=row.id, task_guid=w.guid, bpmn_id=w.bpmn_id, kind=w.kind,
+                                  due_at=w.due_at, status="pending"))
+        for key, timer in pending.items():
+            if key in waiting:
+                continue
+            fired = timer.due_at <= now and runtime.timer_fired(workflow, timer.task_guid, timer.due_at)
+            timer.status = "fired" if fired else "cancelled"
+            timer.fired_at = now if fired else None
+            if fired:
+                ctx_fired = getattr(ctx, "fired", None)
+                if ctx_fired is not None:
+                    ctx_fired.append(FiredTimer(row.id, timer.bpmn_id, timer.due_at, now))
+                audit.append(session, chain=chain, actor=ctx.actor.username, action="timer.fired",
+                             object_type="timer", object_id=timer.id, at=now,
+                             after={"timer": timer.bpmn_id, "due_at": timer.due_at.isoformat(),
+                                    "late_seconds": round((now - timer.due_at).total_seconds(), 3)})
+        if runtime.is_completed(workflow) and row.status == "active":
+            row.status = "completed"
+            row.completed_at = now
+            audit.append(session, chain=chain, actor=ctx.actor.username, action="instance.completed",
+                         object_type="instance", object_id=row.id, at=now)
+        row.state = self.serializer.dump(workflow)
+        row.serializer_version = SERIALIZER_VERSION
+        row.updated_at = now
+
+    # --- state cache ----------------------------------------------------------------------------
+    def _load(self, row: ProcessInstance, parsed: ParsedDefinition, *, keep: bool):
+        with self._cache_lock:
+            entry = self._cache.get(row.id) if keep else self._cache.pop(row.id, None)
+        if entry is not None and entry[0] == row.version:
+            return entry[1]
+        workflow = self.serializer.load(row.state, row.serializer_version, parsed.spec,
+                                        parsed.subprocess_specs)
+        workflow.script_engine = self.script_engine
+        return workflow
+
+    def _cache_put(self, instance_id: int, version: int, workflow) -> None:
+        if self.cache_size <= 0 or workflow is None:
+            return
+        with self._cache_lock:
+            self._cache[instance_id] = (version, workflow)
+            self._cache.move_to_end(instance_id)
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+
+    def _cache_drop(self, instance_id: int) -> None:
+        with self._cache_lock:
+            self._cache.pop(instance_id, None)
+
+    # --- views ------------------------------------------------------------------------------------
+    def _view(self, session: Session, row: ProcessInstance, version: int, workflow) -> InstanceView:
+        session.flush()
+        tasks = session.execute(select(HumanTask).where(HumanTask.instance_id == row.id,
+                                                        HumanTask.status == "open")
+                                .order_by(HumanTask.id)).scalars()
+        return InstanceView(
+            id=row.id, process=row.process_key, process_version=version, definition_id=row.definition_id,
+            status=row.status, region_code=row.region_code, household_id=row.household_id,
+            overdue=row.overdue, data=json_safe(runtime.final_data(workflow)),
+            open_tasks=[TaskView.of(t) for t in tasks], created_at=row.created_at,
+            updated_at=row.updated_at, version=row.version)

@@ -1,0 +1,181 @@
+"""Drive a SpiffWorkflow instance and report what it is waiting for, as plain data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Iterator, Mapping
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (CycleTimerEventDefinition,
+                                                              DurationTimerEventDefinition,
+                                                              TimeDateEventDefinition,
+                                                              TimerEventDefinition)
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from engine.errors import EngineError, ExpressionError, WorkflowError
+from engine.workflow.spiff.parser import ParsedDefinition
+
+
+@dataclass(frozen=True)
+class ReadyTask:
+    guid: str
+    bpmn_id: str
+    name: str
+    lane: str | None
+
+
+@dataclass(frozen=True)
+class WaitingTimer:
+    guid: str
+    bpmn_id: str
+    kind: str
+    due_at: datetime
+
+
+def new_workflow(parsed: ParsedDefinition, script_engine, data: Mapping[str, Any]) -> BpmnWorkflow:
+    workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=script_engine)
+    start = workflow.get_tasks(state=TaskState.READY)
+    if start:
+        start[0].data.update(dict(data))
+    workflow.data.update({})
+    return workflow
+
+
+def _all_tasks(workflow: BpmnWorkflow) -> Iterator:
+    yield from workflow.get_tasks()
+
+
+def ready_human_tasks(workflow: BpmnWorkflow) -> list[ReadyTask]:
+    out = []
+    for task in workflow.get_tasks(state=TaskState.READY, manual=True):
+        spec = task.task_spec
+        out.append(ReadyTask(guid=str(task.id), bpmn_id=spec.bpmn_id or spec.name,
+                             name=spec.bpmn_name or spec.bpmn_id or spec.name,
+                             lane=getattr(spec, "lane", None)))
+    return out
+
+
+def _kind(definition: TimerEventDefinition) -> str:
+    if isinstance(definition, CycleTimerEventDefinition):
+        return "cycle"
+    if isinstance(definition, TimeDateEventDefinition):
+        return "date"
+    if isinstance(definition, DurationTimerEventDefinition):
+        return "duration"
+    return "timer"
+
+
+def waiting_timers(workflow: BpmnWorkflow) -> list[WaitingTimer]:
+    """Every timer the instance waits on, with its fixed due time (UTC)."""
+    out = []
+    for task in workflow.get_tasks(state=TaskState.WAITING):
+        definition = getattr(task.task_spec, "event_definition", None)
+        if not isinstance(definition, TimerEventDefinition):
+            continue
+        value = task.internal_data.get("event_value")
+        if isinstance(value, dict):  # cycle: {'cycles': n, 'next': iso, 'duration': seconds}
+            value = value.get("next")
+        if not isinstance(value, str):
+            continue
+        due = TimerEventDefinition.get_datetime(value)
+        out.append(WaitingTimer(guid=str(task.id), bpmn_id=task.task_spec.bpmn_id or task.task_spec.name,
+                                kind=_kind(definition), due_at=due))
+    return out
+
+
+def get_task(workflow: BpmnWorkflow, guid: str):
+    try:
+        return workflow.get_task_from_id(UUID(guid))
+    except Exception:  # noqa: BLE001 - SpiffWorkflow raises TaskNotFoundException for pruned tasks
+        return None
+
+
+def run_engine(workflow: BpmnWorkflow) -> None:
+    """Fire what is due, then run everything that can run (refresh first: SPIFFWORKFLOW_NOTES §3)."""
+    with translate_errors():
+        workflow.refresh_timers()
+        workflow.do_engine_steps()
+        workflow.refresh_timers()
+        workflow.do_engine_steps()
+
+
+def complete_task(workflow: BpmnWorkflow, guid: str, data: Mapping[str, Any]) -> None:
+    task = get_task(workflow, guid)
+    if task is None or task.state != TaskState.READY:
+        raise EngineError(f"task {guid} is not ready")
+    with translate_errors():
+        task.data.update(dict(data))
+        task.run()
+    run_engine(workflow)
+
+
+def send_message(workflow: BpmnWorkflow, name: str, payload: Mapping[str, Any] | None = None) -> None:
+    with translate_errors():
+        workflow.send_event(BpmnEvent(MessageEventDefinition(name), payload=dict(payload or {})))
+    run_engine(workflow)
+
+
+def waiting_message_names(workflow: BpmnWorkflow) -> set[str]:
+    return {e.name for e in workflow.waiting_events() if "Message" in e.event_type}
+
+
+def task_data(workflow: BpmnWorkflow, guid: str) -> dict:
+    task = get_task(workflow, guid)
+    return dict(task.data) if task is not None else {}
+
+
+def final_data(workflow: BpmnWorkflow) -> dict:
+    """The data of the last completed end event, or the workflow's data."""
+    ends = [t for t in workflow.get_tasks(state=TaskState.COMPLETED)
+            if t.task_spec.__class__.__name__ in ("EndEvent", "BpmnEndTask", "SimpleBpmnTask")]
+    if workflow.last_task is not None:
+        return dict(workflow.last_task.data)
+    return dict(ends[-1].data) if ends else dict(workflow.data)
+
+
+def is_completed(workflow: BpmnWorkflow) -> bool:
+    return workflow.is_completed()
+
+
+def path_taken(workflow: BpmnWorkflow) -> list[str]:
+    """BPMN ids of the completed flow elements, for highlighting the diagram."""
+    return [t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.COMPLETED)
+            if getattr(t.task_spec, "bpmn_id", None)]
+
+
+class translate_errors:
+    """Turn SpiffWorkflow's exceptions into engine errors that name the element."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc is None or isinstance(exc, EngineError):
+            return False
+        inner = exc
+        seen = set()
+        while inner is not None and id(inner) not in seen:
+            seen.add(id(inner))
+            if isinstance(inner, EngineError):
+                raise inner from None
+            inner = getattr(inner, "exception", None) or inner.__cause__ or inner.__context__
+        if isinstance(exc, SpiffWorkflowException):
+            task = getattr(exc, "task", None)
+            element = getattr(getattr(task, "task_spec", None), "bpmn_id", None) if task else None
+            raise WorkflowError(str(exc), element_id=element) from None
+        if isinstance(exc, (ValueError, TypeError, KeyError)):
+            raise WorkflowError(f"{type(exc).__name__}: {exc}") from None
+        return False
+
+
+def timer_fired(workflow: BpmnWorkflow, guid: str, due_at: datetime) -> bool:
+    """A timer that left the waiting set fired unless its task was cancelled (its activity ended first)."""
+    task = get_task(workflow, guid)
+    if task is None:
+        return False
+    return not task.has_state(TaskState.CANCELLED)
