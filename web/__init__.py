@@ -2,21 +2,35 @@
 
 from __future__ import annotations
 
+import logging
+import secrets
 from typing import Any
 
 from flask import Flask, jsonify
+from sqlalchemy import text
 
 from engine import bootstrap
 from engine.db import database_url_from_env
 
+log = logging.getLogger("jishijiu.web")
+
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    """Build the app: load plugins, deploy ``processes/`` (new content only); never migrate."""
+    """Build the app: load plugins, deploy ``processes/`` (new content only); never migrate.
+
+    Config keys: DATABASE_URL (default sqlite:///var/jishijiu.db), SECRET_KEY, TESTING,
+    SCHEDULER_ENABLED (default on, except under TESTING), plus those of ``engine.bootstrap.build``.
+    """
     app = Flask(__name__)
     cfg = dict(config or {})
     cfg.setdefault("DATABASE_URL", database_url_from_env())
     cfg.setdefault("TESTING", False)
     cfg.setdefault("SCHEDULER_ENABLED", not cfg["TESTING"])
+    cfg.setdefault("SECRET_KEY", secrets.token_hex(32))
+    cfg.setdefault("MAX_CONTENT_LENGTH", 8 * 1024 * 1024)
+    cfg.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    cfg.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    cfg.setdefault("SESSION_COOKIE_SECURE", not cfg["TESTING"] and cfg.get("HTTPS", False))
     app.config.update(cfg)
     services = bootstrap.build(cfg)
     app.extensions["jishijiu"] = services
@@ -25,8 +39,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     @app.get("/healthz")
     def healthz():
         with services.db.read() as session:
-            session.execute(__import__("sqlalchemy").text("select 1"))
+            session.execute(text("select 1"))
         return jsonify({"status": "ok"})
+
+    from web import api, pages
+
+    api.init_app(app)
+    pages.init_app(app)
 
     if app.config["SCHEDULER_ENABLED"]:
         from engine.workflow.scheduler import TimerScheduler
@@ -35,3 +54,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         scheduler.start()
         app.extensions["jishijiu.scheduler"] = scheduler
     return app
+
+
+def services_of(app: Flask) -> bootstrap.Services:
+    return app.extensions["jishijiu"]

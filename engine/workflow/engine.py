@@ -25,7 +25,7 @@ from engine.actors import SYSTEM, Actor
 from engine.clock import Clock
 from engine.db import Database
 from engine.errors import Conflict, EngineError, NotAllowed, NotFound, TaskNotFound, ValidationError
-from engine.workflow import audit
+from engine.workflow import audit, sla
 from engine.workflow.definitions import DefinitionRepository, DeployOutcome
 from engine.workflow.models import HumanTask, ProcessInstance, Timer
 from engine.workflow.spiff import runtime
@@ -211,6 +211,10 @@ class WorkflowEngine:
         audit.append(session, chain=audit.case_chain(row.id), actor=actor.username,
                      action="instance.started", object_type="instance", object_id=row.id, at=now,
                      after={"process": info.key, "version": info.version, "data": json_safe(seed)})
+        case_sla = parsed.meta.properties.get("sla")
+        if case_sla:
+            sla.start_clock(session, instance=row, name=parsed.meta.name or info.key, spec=case_sla,
+                            start=now, due=self.parse_due(case_sla, now), actor=actor.username)
         self._step(ctx, parsed, workflow, lambda: runtime.run_engine(workflow))
         view = self._view(session, row, info.version, workflow)
         if return_workflow:
@@ -329,6 +333,7 @@ class WorkflowEngine:
                         completed_by=ctx.actor.username, version=HumanTask.version + 1))
             if result.rowcount != 1:
                 raise Conflict(f"task {task_id} was completed or changed meanwhile")
+            ctx.completed_guids = {task.task_guid}
             before = runtime.task_data(workflow, task.task_guid)
             audit.append(ctx.session, chain=audit.case_chain(task.instance_id), actor=ctx.actor.username,
                          action="task.completed", object_type="task", object_id=task_id, at=ctx.now,
@@ -357,9 +362,66 @@ class WorkflowEngine:
             return runtime.waiting_message_names(self._load(row, parsed, keep=True))
 
     def next_timer_due(self) -> datetime | None:
+        """The earliest BPMN timer or statutory-clock step; the scheduler wakes then."""
         with self.db.read() as session:
-            return session.execute(select(Timer.due_at).where(Timer.status == "pending")
-                                   .order_by(Timer.due_at).limit(1)).scalar()
+            timer = session.execute(select(Timer.due_at).where(Timer.status == "pending")
+                                    .order_by(Timer.due_at).limit(1)).scalar()
+            clock = sla.next_due(session)
+        times = [t for t in (timer, clock) if t is not None]
+        return min(times) if times else None
+
+    def check_slas(self) -> list[sla.SlaEvent]:
+        """Warn, mark overdue and escalate every statutory clock that has a step due; each once."""
+        now = self.clock.now()
+        with self.db.read() as session:
+            ids = sla.due_clock_ids(session, now)
+            by_instance: dict[int, list[int]] = {}
+            for clock_id, instance_id in session.execute(
+                    select(sla.SlaClock.id, sla.SlaClock.instance_id).where(sla.SlaClock.id.in_(ids))):
+                by_instance.setdefault(instance_id, []).append(clock_id)
+        events: list[sla.SlaEvent] = []
+        for instance_id, clock_ids in sorted(by_instance.items()):
+            def action(ctx, parsed, workflow, clock_ids=clock_ids):
+                happened = []
+                for clock_id in clock_ids:
+                    happened += sla.advance_clock(ctx.session, clock_id, ctx.now, ctx.instance)
+                waiting = runtime.waiting_message_names(workflow)
+                for event in happened:
+                    if event.message_name in waiting:
+                        self._step(ctx, parsed, workflow, lambda e=event: runtime.send_message(
+                            workflow, e.message_name, {"clock_id": e.clock_id, "level": e.level}))
+                        waiting = runtime.waiting_message_names(workflow)
+                events.extend(happened)
+            try:
+                self._operate(instance_id, SYSTEM, action, {}, allow_inactive=True)
+            except Conflict:
+                log.info("SLA step of case %s was taken by another worker", instance_id)
+        return events
+
+    def escalations(self, instance_id: int, actor: Actor) -> list[dict]:
+        with self.db.read() as session:
+            self._visible_instance(session, instance_id, actor)
+            return sla.escalations_of(session, instance_id)
+
+    def pause_clock(self, instance_id: int, actor: Actor, *, reason: str, name: str | None = None) -> None:
+        self._clock_op(instance_id, actor, name, lambda s, c, now: sla.pause(s, c, now, actor=actor.username,
+                                                                             reason=reason), "running")
+
+    def resume_clock(self, instance_id: int, actor: Actor, *, name: str | None = None) -> None:
+        self._clock_op(instance_id, actor, name, lambda s, c, now: sla.resume(s, c, now, actor=actor.username),
+                       "paused")
+
+    def _clock_op(self, instance_id, actor, name, op, status) -> None:
+        if actor.role not in ("caseworker", "approver", "supervisor", "admin"):
+            raise NotAllowed("only caseworkers, approvers and supervisors may pause or resume a clock")
+        with self.db.write() as session:
+            self._visible_instance(session, instance_id, actor)
+            clocks = [c for c in sla.clocks_of(session, instance_id)
+                      if c.status == status and (name is None or c.name == name)]
+            if not clocks:
+                raise Conflict(f"case {instance_id} has no {status} clock" + (f" named '{name}'" if name else ""))
+            for clock in clocks:
+                op(session, clock, self.clock.now())
 
     def fire_due_timers(self, *, limit: int = 500) -> list[FiredTimer]:
         """Advance every instance with a timer due now; each in its own transaction."""
@@ -388,14 +450,15 @@ class WorkflowEngine:
         return holder["fired"]
 
     # --- the transaction around every step ----------------------------------------------------
-    def _operate(self, instance_id: int, actor: Actor, action, holder: dict) -> InstanceView:
+    def _operate(self, instance_id: int, actor: Actor, action, holder: dict,
+                 allow_inactive: bool = False) -> InstanceView:
         workflow = None
         try:
             with self.db.write() as session:
                 row = session.get(ProcessInstance, instance_id)
                 if row is None or not actor.sees(row.region_code):
                     raise NotFound(f"case {instance_id} not found")
-                if row.status != "active":
+                if row.status != "active" and not allow_inactive:
                     raise Conflict(f"case {instance_id} is {row.status}")
                 info = self.definitions.get_info(session, row.definition_id)
                 parsed = self.definitions.parsed(session, row.definition_id)
@@ -446,18 +509,31 @@ class WorkflowEngine:
                 continue
             meta = parsed.meta.tasks.get(t.bpmn_id)
             due = self.parse_due(meta.due_in, now) if meta is not None and meta.due_in else None
+            task_sla = meta.properties.get("sla") if meta is not None else None
+            if task_sla:
+                sla_due = self.parse_due(task_sla, now)
+                due = due or sla_due
+                sla.start_clock(session, instance=row, name=t.name, spec=task_sla, start=now, due=sla_due,
+                                bpmn_id=t.bpmn_id, task_guid=guid, handler_group=meta.role,
+                                actor=ctx.actor.username)
             session.add(HumanTask(instance_id=row.id, task_guid=guid, bpmn_id=t.bpmn_id, name=t.name,
                                   form_key=meta.form_key if meta else None,
                                   candidate_group=meta.role if meta else None, lane=t.lane,
                                   region_code=row.region_code, status="open", created_at=now,
                                   due_at=due, version=1))
+        finished = set()
+        cancelled = set()
         for guid, task_row in open_rows.items():
             if guid not in ready:
                 task_row.status = "cancelled"
                 task_row.completed_at = now
+                cancelled.add(guid)
                 audit.append(session, chain=chain, actor=ctx.actor.username, action="task.cancelled",
                              object_type="task", object_id=task_row.id, at=now,
                              after={"task": task_row.bpmn_id})
+        finished.update(getattr(ctx, "completed_guids", ()))
+        sla.stop_task_clocks(session, row.id, finished, now, actor=ctx.actor.username)
+        sla.stop_task_clocks(session, row.id, cancelled, now, status="cancelled", actor=ctx.actor.username)
         waiting = {(w.guid, w.due_at): w for w in runtime.waiting_timers(workflow)}
         pending = {(t.task_guid, t.due_at): t for t in session.execute(select(Timer).where(
             Timer.instance_id == row.id, Timer.status == "pending")).scalars()}
@@ -482,6 +558,7 @@ class WorkflowEngine:
         if runtime.is_completed(workflow) and row.status == "active":
             row.status = "completed"
             row.completed_at = now
+            sla.stop_case_clocks(session, row.id, now, actor=ctx.actor.username)
             audit.append(session, chain=chain, actor=ctx.actor.username, action="instance.completed",
                          object_type="instance", object_id=row.id, at=now)
         row.state = self.serializer.dump(workflow)

@@ -91,6 +91,7 @@ class TimerScheduler:
             if not self.lease.acquire():
                 return 0
             fired = self.engine.fire_due_timers()
+            self.engine.check_slas()
             self.fired_total += len(fired)
             for f in fired:
                 log.info("timer fired", extra={"instance": f.instance_id, "timer": f.bpmn_id,

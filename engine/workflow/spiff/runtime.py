@@ -114,9 +114,19 @@ def complete_task(workflow: BpmnWorkflow, guid: str, data: Mapping[str, Any]) ->
     run_engine(workflow)
 
 
+def _message_definition(workflow: BpmnWorkflow, name: str):
+    """The waiting catch event's own definition (dialects use different classes; Spiff compares them)."""
+    for task in workflow.get_tasks(state=TaskState.WAITING):
+        definition = getattr(task.task_spec, "event_definition", None)
+        if isinstance(definition, MessageEventDefinition) and definition.name == name:
+            return definition
+    return MessageEventDefinition(name)
+
+
 def send_message(workflow: BpmnWorkflow, name: str, payload: Mapping[str, Any] | None = None) -> None:
     with translate_errors():
-        workflow.send_event(BpmnEvent(MessageEventDefinition(name), payload=dict(payload or {})))
+        definition = _message_definition(workflow, name)
+        workflow.send_event(BpmnEvent(definition, payload=dict(payload or {})))
     run_engine(workflow)
 
 
