@@ -145,6 +145,7 @@ class WorkflowEngine:
             evaluator, is_literal=is_literal, workdays_after=calendar.workdays_after,
             now=clock.now, services=self._dispatch)
         timeclock.install(clock.now)
+        self.services.register("case.start", self._op_start_case)
         self.cache_size = cache_size
         self._cache: OrderedDict[int, tuple[int, Any]] = OrderedDict()
         self._cache_lock = threading.Lock()
@@ -480,17 +481,32 @@ class WorkflowEngine:
 
     def _step(self, ctx: StepContext, parsed: ParsedDefinition, workflow, run: Callable[[], None]) -> None:
         started = time.perf_counter()
+        outer = getattr(self._context, "step", None)
         self._context.step = ctx
         try:
             run()
         finally:
-            self._context.step = None
+            self._context.step = outer
         self._sync(ctx, parsed, workflow)
         for hook in self.hooks.after_step:
             hook(ctx, workflow)
         self.step_seconds.append(time.perf_counter() - started)
         if len(self.step_seconds) > 10_000:
             del self.step_seconds[:5_000]
+
+    def _op_start_case(self, params: Mapping[str, Any], data: Mapping[str, Any], ctx: StepContext) -> dict:
+        """Service operation ``case.start``: open another case for the same household, in this step's
+        transaction (e.g. discovery opens an application on the family's behalf, 帮办代办)."""
+        process = params.get("process")
+        if not isinstance(process, str) or not process:
+            raise ValidationError("case.start needs the parameter 'process'", {"process": ["required"]})
+        seed = dict(params.get("data") or {})
+        child = self._start(ctx.session, process, ctx.actor, ctx.instance.region_code, seed,
+                            ctx.instance.household_id, None, None, ctx.instance.id)
+        audit.append(ctx.session, chain=audit.case_chain(ctx.instance.id), actor=ctx.actor.username,
+                     action="case.started_child", object_type="instance", object_id=child.id, at=ctx.now,
+                     after={"process": process, "case_id": child.id})
+        return {"case_id": child.id, "process": process}
 
     def _dispatch(self, name: str, params: Mapping[str, Any], data: Mapping[str, Any]) -> Mapping[str, Any]:
         ctx = getattr(self._context, "step", None)

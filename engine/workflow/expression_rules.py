@@ -20,7 +20,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from operator import attrgetter
 from types import MappingProxyType
 from typing import Any
 
@@ -91,7 +90,7 @@ def _decimal(value: Any) -> Decimal:
     elif kind not in ("int", "Decimal"):
         raise TypeError(f"decimal() takes text or a number, not {kind or type(value).__name__}")
     try:
-        result = DECIMAL_CONTEXT.create_decimal(value)
+        result = DECIMAL_CONTEXT.copy().create_decimal(value)  # a copy: the shared one stays clean
     except decimal.InvalidOperation:
         raise ValueError(f"{value!r} is not a number") from None
     except decimal.Overflow:
@@ -229,16 +228,16 @@ RESULT_SIZE: Mapping[tuple[str, str], Callable[..., int]] = MappingProxyType({
 _DATE_FIELDS = ("year", "month", "day")
 #: Plain attributes by receiver kind (read only).
 ATTRIBUTES: Mapping[str, Mapping[str, Callable[[Any], Any]]] = MappingProxyType({
-    "date": {n: attrgetter(n) for n in _DATE_FIELDS},
-    "datetime": {n: attrgetter(n) for n in (*_DATE_FIELDS, "hour", "minute", "second")},
-    "timedelta": {n: attrgetter(n) for n in ("days", "seconds")},
+    "date": {n: operator.attrgetter(n) for n in _DATE_FIELDS},
+    "datetime": {n: operator.attrgetter(n) for n in (*_DATE_FIELDS, "hour", "minute", "second")},
+    "timedelta": {n: operator.attrgetter(n) for n in ("days", "seconds")},
 })
 MEMBER_NAMES = frozenset(name for table in (*METHODS.values(), *ATTRIBUTES.values()) for name in table)
 
 
 # --- f-string format specs -----------------------------------------------------------------------
 _NUMBER_SPEC = re.compile(r"(?:[^{}]?[<>=^])?[-+ ]?z?#?0?(\d+)?[,_]?(?:\.(\d+))?[bcdeEfFgGnosxX%]?\Z", re.S)
-_DATE_SPEC = re.compile(r"(?:%[aAbBdfHIjmMpSyYzZ%]|[^%{}])*\Z", re.S)
+_DATE_SPEC = re.compile(r"(?=.*%)(?:%[aAbBdfHIjmMpSyYzZ%]|[^%{}])*\Z", re.S)
 
 
 def check_format_spec(spec: str, kind: str | None, max_width: int) -> str | None:
@@ -248,7 +247,7 @@ def check_format_spec(spec: str, kind: str | None, max_width: int) -> str | None
     take ``strftime`` directives (``f"{day:%Y年%m月%d日}"``); nothing else is accepted.
     """
     number = _NUMBER_SPEC.match(spec)
-    if number and any(n is not None and int(n) > max_width for n in number.groups()):
+    if number and any(n is not None and (len(n) > 9 or int(n) > max_width) for n in number.groups()):
         return f"the format spec {spec!r} asks for a width or precision above {max_width}"
     date_ok = len(spec) <= 64 and _DATE_SPEC.match(spec) is not None
     if kind in ("date", "datetime"):
@@ -299,11 +298,11 @@ _WHY = {
     **dict.fromkeys((ast.For, ast.AsyncFor, ast.While), _NO_LOOPS),
 }
 
+
 def parse(source: str, mode: str, limits: Limits) -> ast.AST:
     """The syntax tree of ``source``, or a Refusal (too long, too deep, not valid syntax)."""
     if len(source) > limits.max_source_chars:
-        raise Refusal(f"is {len(source):,} characters long; the limit is "
-                       f"{limits.max_source_chars:,}")
+        raise Refusal(f"is {len(source):,} characters long; the limit is {limits.max_source_chars:,}")
     if mode == "eval":
         candidates = [source.strip()]
     else:  # XML text is often indented, and callers may have stripped only the first line
@@ -318,11 +317,14 @@ def parse(source: str, mode: str, limits: Limits) -> ast.AST:
             problem = problem or exc
             if not isinstance(exc, IndentationError):
                 break
-        except (ValueError, RecursionError, MemoryError, OverflowError):
+        except (RecursionError, MemoryError, OverflowError):
             raise Refusal("is nested too deeply or is too complex to read") from None
+        except ValueError as exc:  # e.g. a NUL character or an unpaired surrogate
+            raise Refusal(f"is not valid text: {exc}") from None
     assert problem is not None
     where = f" at line {problem.lineno}, column {problem.offset}" if problem.lineno else ""
     raise Refusal(f"is not valid syntax: {problem.msg}{where}", problem.lineno)
+
 
 def static_check(tree: ast.AST, mode: str, limits: Limits, functions: Mapping[str, Any]) -> None:
     """Refuse every construct outside the language and every size over ``limits``; runs nothing."""
@@ -331,7 +333,7 @@ def static_check(tree: ast.AST, mode: str, limits: Limits, functions: Mapping[st
     while stack:
         node, depth = stack.pop()
         count += 1
-        line = getattr(node, "lineno", None)
+        line = node.lineno if isinstance(node, (ast.expr, ast.stmt)) else None
         if count > limits.max_nodes:
             raise Refusal(f"is too large: more than {limits.max_nodes:,} syntax elements")
         if depth > limits.max_depth:
@@ -343,6 +345,7 @@ def static_check(tree: ast.AST, mode: str, limits: Limits, functions: Mapping[st
         if problem:
             raise Refusal(problem, line)
         stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+
 
 def _node_problem(node: ast.AST, limits: Limits, functions: Mapping[str, Any]) -> str | None:
     if isinstance(node, ast.Name) and node.id.startswith("_"):
@@ -393,10 +396,9 @@ def _node_problem(node: ast.AST, limits: Limits, functions: Mapping[str, Any]) -
     if (isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant)
             and isinstance(node.slice.value, str) and node.slice.value.startswith("__")):
         return f"the key {node.slice.value!r} is not allowed: keys starting with '__' are reserved"
-    if isinstance(node, (ast.Assign, ast.Delete)):
-        for target in node.targets:
-            if isinstance(target, ast.Subscript) and isinstance(target.slice, ast.Slice):
-                return "assigning to or deleting a slice is not supported"
+    if (isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Slice)
+            and not isinstance(node.ctx, ast.Load)):
+        return "assigning to or deleting a slice is not supported"
     return None
 
 
@@ -407,7 +409,7 @@ _DATE = r"\d{4}-\d{2}-\d{2}"
 _DATETIME = rf"{_DATE}T\d{{2}}:\d{{2}}(?::\d{{2}}(?:[.,]\d{{1,6}})?)?(?:Z|[+-]\d{{2}}(?::?\d{{2}})?)?"
 _ISO_LITERAL = re.compile(
     rf"(?:{_DURATION}|{_DATE}|{_DATETIME}|R\d*/(?:{_DATETIME}/)?{_DURATION})\Z")
-_WORKDAYS = re.compile(r"\d+ ?WD\Z", re.IGNORECASE)
+_WORKDAYS = re.compile(r"\d+\s*WD\Z", re.IGNORECASE)
 
 
 def is_iso_literal(text: str) -> bool:

@@ -144,3 +144,17 @@ def test_saved_state_at_a_wait_point_is_small_and_holds_no_spec(services, engine
     assert len(row.state.encode()) < 16_000
     assert '"spec"' not in row.state[:200] and "task_specs" not in row.state
     assert row.serializer_version.startswith("spiff-1.5")
+
+
+def test_a_service_task_opens_a_child_case_in_the_same_transaction(services, engine):
+    deploy(engine, "sla.bpmn")
+    deploy(engine, "parent.bpmn")
+    parent = engine.start("parent", actor=CASEWORKER, region_code=VILLAGE, data={}, household_id=None)
+    assert parent.status == "completed"
+    child_id = parent.data["child"]["case_id"]
+    child = engine.instance(child_id, CASEWORKER)
+    assert child.process == "pay_first" and child.region_code == VILLAGE
+    assert child.data["source"] == "discovery"
+    with services.db.read() as s:
+        assert s.get(ProcessInstance, child_id).parent_id == parent.id
+    assert "case.started_child" in actions(services, parent.id)

@@ -209,7 +209,11 @@ def _static_problems(root: etree._Element, filename: str, checks: Checks) -> lis
         if not text:
             add(node, "timer has no value")
         elif checks.is_literal_timer and checks.is_literal_timer(text):
-            continue
+            if checks.check_due and not text.upper().startswith("R"):
+                try:
+                    checks.check_due(text)
+                except Exception as exc:  # noqa: BLE001 - any parse failure is the designer's to fix
+                    add(node, f"timer value '{text}' is not a valid duration or date: {exc}")
         else:
             expr(node, text)
     for node in root.xpath(".//spiffworkflow:serviceTaskOperator/spiffworkflow:parameters/"
