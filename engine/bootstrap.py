@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from engine.clock import Clock, OffsetClock, SystemClock
 from engine.db import Database, database_url_from_env
+from engine.observability import EngineMetrics
 from engine.workflow.calendar import BusinessCalendar
 from engine.workflow.durations import parse_due
 from engine.workflow.engine import ServiceRegistry, WorkflowEngine
@@ -78,6 +79,7 @@ class Services:
     pm: Any = None
     settings: dict = field(default_factory=dict)
     test_offset: DatabaseOffset | None = None
+    metrics: EngineMetrics | None = None
 
     def close(self) -> None:
         self.db.dispose()
@@ -121,7 +123,11 @@ def build(config: Mapping[str, Any] | None = None) -> Services:
         db, clock=clock, calendar=calendar, evaluator=evaluator, services=registry,
         cache_size=int(cfg.get("INSTANCE_CACHE_SIZE", 512)),
         is_literal=is_iso_literal, parse_due=lambda spec, start: parse_due(spec, start, calendar))
-    services = Services(cfg, db, clock, calendar, evaluator, engine, registry, pm, settings, test_offset)
+    metrics = EngineMetrics()
+    metrics.add_database_collector(db, clock)
+    engine.metrics = metrics
+    services = Services(cfg, db, clock, calendar, evaluator, engine, registry, pm, settings, test_offset,
+                        metrics)
     _load_plugins(services)
     return services
 
@@ -141,3 +147,22 @@ def deploy_processes(services: Services) -> list:
     if not directory.is_dir():
         return []
     return services.engine.deploy_directory(directory)
+
+
+def shared_secret(services: Services, key: str = "secret_key") -> str:
+    """A random secret made once and kept in the ``setting`` table, so all workers agree on it."""
+    import secrets
+
+    from sqlalchemy.exc import IntegrityError
+
+    with services.db.read() as session:
+        row = session.get(Setting, key)
+        if row is not None:
+            return str(row.value)
+    try:
+        with services.db.write() as session:
+            session.add(Setting(key=key, value=secrets.token_hex(32)))
+    except IntegrityError:
+        pass  # another worker made it first
+    with services.db.read() as session:
+        return str(session.get(Setting, key).value)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import logging
-import secrets
+import os
 from typing import Any
 
-from flask import Flask, jsonify
-from sqlalchemy import text
+from flask import Flask
 
 from engine import bootstrap
 from engine.db import database_url_from_env
@@ -25,8 +24,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     cfg = dict(config or {})
     cfg.setdefault("DATABASE_URL", database_url_from_env())
     cfg.setdefault("TESTING", False)
-    cfg.setdefault("SCHEDULER_ENABLED", not cfg["TESTING"])
-    cfg.setdefault("SECRET_KEY", secrets.token_hex(32))
+    env_scheduler = os.environ.get("JISHIJIU_SCHEDULER_ENABLED")
+    cfg.setdefault("SCHEDULER_ENABLED", (env_scheduler.lower() in ("1", "true", "yes", "on"))
+                   if env_scheduler else not cfg["TESTING"])
+    if os.environ.get("JISHIJIU_SECRET_KEY"):
+        cfg.setdefault("SECRET_KEY", os.environ["JISHIJIU_SECRET_KEY"])
     cfg.setdefault("MAX_CONTENT_LENGTH", 8 * 1024 * 1024)
     cfg.setdefault("SESSION_COOKIE_HTTPONLY", True)
     cfg.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
@@ -34,15 +36,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(cfg)
     services = bootstrap.build(cfg)
     app.extensions["jishijiu"] = services
+    if not app.config.get("SECRET_KEY"):
+        # Shared by every worker of the deployment: kept in the database, made once.
+        app.config["SECRET_KEY"] = bootstrap.shared_secret(services)
     bootstrap.deploy_processes(services)
 
-    @app.get("/healthz")
-    def healthz():
-        with services.db.read() as session:
-            session.execute(text("select 1"))
-        return jsonify({"status": "ok"})
+    from web import api, ops, pages
 
-    from web import api, pages
+    app.register_blueprint(ops.bp)
 
     api.init_app(app)
     pages.init_app(app)

@@ -22,8 +22,14 @@ def _services(**extra):
 
 
 @click.group()
-def main() -> None:
+@click.option("--log-format", type=click.Choice(["text", "json"]), envvar="JISHIJIU_LOG_FORMAT",
+              default="text", show_default=True, help="json gives one structured record per line")
+@click.option("--log-level", envvar="JISHIJIU_LOG_LEVEL", default="INFO", show_default=True)
+def main(log_format: str, log_level: str) -> None:
     """济时救 jishijiu — social-assistance casework on BPMN."""
+    from engine.observability import configure_logging
+
+    configure_logging(log_format, log_level.upper())
 
 
 @main.group()

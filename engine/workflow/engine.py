@@ -47,6 +47,7 @@ class StepContext:
     instance: ProcessInstance
     actor: Actor
     now: datetime
+    operation: str = "step"
 
 
 @dataclass(frozen=True)
@@ -149,7 +150,7 @@ class WorkflowEngine:
         self.cache_size = cache_size
         self._cache: OrderedDict[int, tuple[int, Any]] = OrderedDict()
         self._cache_lock = threading.Lock()
-        self.step_seconds: list[float] = []  # observed by /metrics
+        self.metrics = None  # engine.observability.EngineMetrics, set by bootstrap
 
     # --- definitions ------------------------------------------------------------------------------
     def _refresh_checks(self) -> None:
@@ -208,7 +209,7 @@ class WorkflowEngine:
         session.flush()
         seed["case_id"] = row.id
         workflow = runtime.new_workflow(parsed, self.script_engine, seed)
-        ctx = StepContext(session, row, actor, now)
+        ctx = StepContext(session, row, actor, now, "start")
         audit.append(session, chain=audit.case_chain(row.id), actor=actor.username,
                      action="instance.started", object_type="instance", object_id=row.id, at=now,
                      after={"process": info.key, "version": info.version, "data": json_safe(seed)})
@@ -342,7 +343,7 @@ class WorkflowEngine:
                          after={"task": task.bpmn_id, "data": json_safe(data)})
             self._step(ctx, parsed, workflow, lambda: runtime.complete_task(workflow, task.task_guid, data))
 
-        return self._operate(instance_id, actor, action, holder)
+        return self._operate(instance_id, actor, action, holder, operation="complete")
 
     # --- messages, timers -------------------------------------------------------------------------
     def send_message(self, instance_id: int, name: str, payload: Mapping[str, Any] | None = None, *,
@@ -354,7 +355,7 @@ class WorkflowEngine:
                          action="message.received", object_type="instance", object_id=instance_id,
                          at=ctx.now, after={"message": name, "payload": json_safe(payload or {})})
             self._step(ctx, parsed, workflow, lambda: runtime.send_message(workflow, name, payload))
-        return self._operate(instance_id, actor, action, {})
+        return self._operate(instance_id, actor, action, {}, operation="message")
 
     def waiting_messages(self, instance_id: int) -> set[str]:
         with self.db.read() as session:
@@ -394,7 +395,7 @@ class WorkflowEngine:
                         waiting = runtime.waiting_message_names(workflow)
                 events.extend(happened)
             try:
-                self._operate(instance_id, SYSTEM, action, {}, allow_inactive=True)
+                self._operate(instance_id, SYSTEM, action, {}, allow_inactive=True, operation="sla")
             except Conflict:
                 log.info("SLA step of case %s was taken by another worker", instance_id)
         return events
@@ -447,12 +448,12 @@ class WorkflowEngine:
         def action(ctx, parsed, workflow):
             self._step(ctx, parsed, workflow, lambda: runtime.run_engine(workflow))
 
-        self._operate(instance_id, SYSTEM, action, holder)
+        self._operate(instance_id, SYSTEM, action, holder, operation="timer")
         return holder["fired"]
 
     # --- the transaction around every step ----------------------------------------------------
     def _operate(self, instance_id: int, actor: Actor, action, holder: dict,
-                 allow_inactive: bool = False) -> InstanceView:
+                 allow_inactive: bool = False, operation: str = "step") -> InstanceView:
         workflow = None
         try:
             with self.db.write() as session:
@@ -464,7 +465,7 @@ class WorkflowEngine:
                 info = self.definitions.get_info(session, row.definition_id)
                 parsed = self.definitions.parsed(session, row.definition_id)
                 workflow = self._load(row, parsed, keep=False)
-                ctx = StepContext(session, row, actor, self.clock.now())
+                ctx = StepContext(session, row, actor, self.clock.now(), operation)
                 ctx.fired = holder.setdefault("fired", [])
                 action(ctx, parsed, workflow)
                 try:
@@ -490,9 +491,8 @@ class WorkflowEngine:
         self._sync(ctx, parsed, workflow)
         for hook in self.hooks.after_step:
             hook(ctx, workflow)
-        self.step_seconds.append(time.perf_counter() - started)
-        if len(self.step_seconds) > 10_000:
-            del self.step_seconds[:5_000]
+        if self.metrics is not None:
+            self.metrics.observe_step(getattr(ctx, "operation", "step"), time.perf_counter() - started)
 
     def _op_start_case(self, params: Mapping[str, Any], data: Mapping[str, Any], ctx: StepContext) -> dict:
         """Service operation ``case.start``: open another case for the same household, in this step's
