@@ -4,7 +4,8 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 export JISHIJIU_DATABASE_URL ?= sqlite:///var/jishijiu.db
 
-.PHONY: run test setup setup-test browser-deps clean
+.PHONY: run test setup setup-test browser-deps web-assets clean
+ASSETS = web/static/vendor/bpmn-js/bpmn-viewer.production.min.js
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,9 +19,15 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.installed
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed web-assets
 
-setup-test: $(VENV)/.installed-test
+setup-test: $(VENV)/.installed-test web-assets
+
+## bpmn-js from the npm registry (optional: without npm the pages draw diagrams server-side)
+web-assets: $(ASSETS)
+
+$(ASSETS): web/assets/package.json web/assets/package-lock.json
+	bash scripts/web-assets.sh
 
 ## make run: venv, install, migrate the SQLite database, load the demo data, start web + scheduler
 run: setup
@@ -36,4 +43,4 @@ browser-deps:
 	@bash scripts/browser-deps.sh
 
 clean:
-	rm -rf $(VENV) var build *.egg-info
+	rm -rf $(VENV) var build *.egg-info web/assets/node_modules web/static/vendor

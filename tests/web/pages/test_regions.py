@@ -1,0 +1,89 @@
+"""Who sees what: the role decides the page (403), the region decides the object (404)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.web.pages.conftest import csrf_of
+
+# (user, inbox, own-township case, own-township task) — the case and task are in 370827101201
+MATRIX = [
+    ("zhang", 200, 200, 200),  # caseworker of the township
+    ("li", 200, 404, 404),  # caseworker of the neighbouring township
+    ("wang", 200, 200, 200),  # county approver: the whole county
+    ("sun", 200, 200, 200),  # county supervisor
+    ("cun", 200, 404, 404),  # assistant of another village of the same township
+    ("design", 403, 403, 403),  # designers have no casework pages
+    ("root", 200, 200, 200),  # admin of the province
+]
+
+
+@pytest.mark.parametrize("username, inbox, case, task", MATRIX, ids=[m[0] for m in MATRIX])
+def test_region_and_role_matrix(world, as_user, username, inbox, case, task):
+    client = as_user(username)
+    assert client.get("/inbox").status_code == inbox
+    assert client.get(f"/cases/{world.case_id}").status_code == case
+    assert client.get(f"/tasks/{world.task_id}").status_code == task
+
+
+@pytest.mark.parametrize("username, own, other", [("zhang", True, False), ("li", False, True),
+                                                  ("wang", False, False), ("root", True, True)])
+def test_the_inbox_lists_only_tasks_in_region_and_group(world, as_user, username, own, other):
+    page = as_user(username).get("/inbox?view=group").get_data(as_text=True)
+    assert (f'data-task-id="{world.task_id}"' in page) is own
+    assert (f'data-task-id="{world.other_task_id}"' in page) is other
+
+
+def test_the_supervisor_sees_overdue_tasks_of_the_whole_county(world, as_user, clock):
+    from datetime import timedelta
+
+    clock.advance(timedelta(days=5))
+    page = as_user("sun").get("/inbox?view=overdue").get_data(as_text=True)
+    assert f'data-task-id="{world.task_id}"' in page
+    assert f'data-task-id="{world.other_task_id}"' in page
+
+
+def test_acting_on_another_townships_task_is_404_and_changes_nothing(world, as_user):
+    client = as_user("li")
+    token = csrf_of(client, "/inbox")
+    for action in ("claim", "unclaim"):
+        assert client.post(f"/tasks/{world.task_id}/{action}", data={"csrf_token": token}).status_code == 404
+    assert client.post(f"/tasks/{world.task_id}", data={"csrf_token": token, "income": "1"}).status_code == 404
+    assert client.post(f"/cases/{world.case_id}/reveal",
+                       data={"csrf_token": token, "member": "0"}).status_code == 404
+    assert world.services.engine.task(world.task_id, _system()).assignee is None
+
+
+def test_another_groups_task_can_be_read_but_not_claimed(world, as_user):
+    client = as_user("wang")  # approver; the open task is for caseworkers
+    page = client.get(f"/tasks/{world.task_id}").get_data(as_text=True)
+    assert "您可以查看但不能办理" in page
+    assert 'name="income"' not in page
+    token = csrf_of(client, "/inbox")
+    assert client.post(f"/tasks/{world.task_id}/claim", data={"csrf_token": token}).status_code == 403
+    assert client.post(f"/tasks/{world.task_id}", data={"csrf_token": token, "income": "1"}).status_code == 403
+
+
+def test_only_designers_and_admins_open_the_designer_pages(world, as_user):
+    assert as_user("zhang").get("/designer/").status_code == 403
+    assert as_user("design").get("/designer/").status_code == 200
+    assert as_user("root").get("/designer/").status_code == 200
+
+
+def _system():
+    from engine.actors import SYSTEM
+
+    return SYSTEM
+
+
+def test_a_relative_excluded_from_a_task_neither_sees_nor_works_on_it(world, as_user):
+    from engine.workflow.models import HumanTask
+
+    with world.services.db.write() as db:
+        db.get(HumanTask, world.task_id).excluded_users = ["zhang"]
+    client = as_user("zhang")
+    assert f'data-task-id="{world.task_id}"' not in client.get("/inbox?view=group").get_data(as_text=True)
+    assert 'name="income"' not in client.get(f"/tasks/{world.task_id}").get_data(as_text=True)
+    token = csrf_of(client, "/inbox")
+    assert client.post(f"/tasks/{world.task_id}", data={"csrf_token": token, "income": "1"}).status_code == 403
+    assert f'data-task-id="{world.task_id}"' in as_user("zhao").get("/inbox?view=group").get_data(as_text=True)
