@@ -133,13 +133,40 @@ def build(config: Mapping[str, Any] | None = None) -> Services:
 
 
 def _load_plugins(services: Services) -> None:
-    """Plugins register programmes, forms and service operations (wired once they exist)."""
-    try:
-        from engine import plugins as plugin_loader
-    except ImportError:  # pragma: no cover - during bootstrap of the project
-        return
+    """Plugins register programmes, forms and the service operations BPMN service tasks call."""
+    from engine import plugins as plugin_loader
+
     services.pm = plugin_loader.make_plugin_manager(allowlist=services.config.get("PLUGINS"))
     services.settings = plugin_loader.load_settings(services.pm, services.config.get("PROGRAMME_SETTINGS", {}))
+    for name, operation in sorted(plugin_loader.service_operations(services.pm).items()):
+        services.services.register(name, _operation_adapter(operation, services))
+
+
+def _operation_adapter(operation, services: Services):
+    """Give a plugin operation the plain data it needs: the case's household, standard and date."""
+
+    def call(params: Mapping[str, Any], data: Mapping[str, Any], ctx) -> Mapping[str, Any]:
+        from engine.actors import SYSTEM
+        from engine.casework import records
+        from engine.casework.types import ServiceRequest
+        from engine.clock import to_local
+
+        household = standard = None
+        as_of = params.get("as_of") or data.get("as_of")
+        as_of = date.fromisoformat(str(as_of)[:10]) if as_of else to_local(services.clock.now()).date()
+        household_id = data.get("household_id") or (ctx.instance.household_id if ctx else None)
+        region = ctx.instance.region_code if ctx else None
+        if ctx is not None and household_id:
+            record = records.get_household(ctx.session, int(household_id), actor=SYSTEM)
+            household, region = record.household, record.region_code
+        if ctx is not None and region:
+            standard = records.standard_for(ctx.session, region, as_of)
+        request = ServiceRequest(operation=operation.name, params=dict(params), household=household,
+                                 standard=standard, as_of=as_of, settings=services.settings)
+        return operation.func(request)
+
+    call.__name__ = f"plugin:{operation.name}"
+    return call
 
 
 def deploy_processes(services: Services) -> list:

@@ -1,7 +1,7 @@
 """The plain data shared by the engine and the programme plugins.
 
-Frozen, keyword-only dataclasses and nothing else: no ORM rows, no Flask, no SpiffWorkflow.  Money is
-``Decimal`` (parsed from decimal strings, never from floats), dates are ``datetime.date``.
+Frozen, keyword-only dataclasses and nothing else: no ORM rows, no Flask, no SpiffWorkflow.
+Money is ``Decimal`` (parsed from decimal strings, never from floats), dates are ``date``.
 
 ``Household.from_dict`` / ``Standard.from_dict`` are the strict doors for outside data (the JSON
 shapes of DESIGN.md, "Household and assessment shapes"): every problem is collected and raised at
@@ -34,6 +34,7 @@ SUPPORTER_CIRCUMSTANCES = ("tekun_recipient", "dibao_recipient", "no_civil_capac
 MARGINAL_TYPES = ("income", "expenditure")
 REVIEW_ACTIONS = ("continue", "adjust", "taper", "stop")
 REGION_PREFIX_LENGTHS = (2, 4, 6, 9, 12)
+MAX_AMOUNT = Decimal("999999999999.99")  # any larger figure is a typing error, not a household
 
 
 def money(amount: Decimal) -> str:
@@ -41,10 +42,48 @@ def money(amount: Decimal) -> str:
     return str(amount.quantize(CENT, rounding=ROUND_HALF_UP))
 
 
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def add_months(day: date, months: int) -> date:
+    """The first day of the month ``months`` after ``day``'s month (payments run by month)."""
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def to_json(value: Any) -> Any:
+    """Make a value JSON-safe the way the contract writes it: money as two-decimal strings,
+    dates in ISO form, tuples and sets as lists, dataclasses as dicts."""
+    if isinstance(value, _Json):
+        return value.to_dict()
+    if isinstance(value, Decimal):
+        return money(value) if value.as_tuple().exponent >= -2 else str(value)  # type: ignore
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, (frozenset, set)):
+        return sorted(to_json(v) for v in value)
+    if isinstance(value, (list, tuple)):
+        return [to_json(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): to_json(v) for k, v in value.items()}
+    return value
+
+
+class _Json:
+    """``to_dict()`` for the dataclasses below: every field, made JSON-safe."""
+
+    __slots__ = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: to_json(getattr(self, name))
+                for name in self.__dataclass_fields__}  # type: ignore[attr-defined]
+
+
 # --------------------------------------------------------------------------- household
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class Disability:
+class Disability(_Json):
     category: str  # one of DISABILITY_CATEGORIES
     grade: int  # 1 (most severe) … 4
 
@@ -56,29 +95,24 @@ class Disability:
             return self.grade <= 3
         return self.grade <= 2
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"category": self.category, "grade": self.grade}
-
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class Income:
+class Income(_Json):
     """One member's monthly income in yuan, already net of the excluded items (DOMAIN §2.2)."""
+
+    # ``total`` comes first: below the field named ``property`` the builtin is shadowed.
+    @property
+    def total(self) -> Decimal:
+        return self.wages + self.business + self.property + self.transfer
 
     wages: Decimal = ZERO
     business: Decimal = ZERO
     property: Decimal = ZERO
     transfer: Decimal = ZERO
 
-    @property
-    def total(self) -> Decimal:
-        return self.wages + self.business + self.property + self.transfer
-
-    def to_dict(self) -> dict[str, str]:
-        return {k: money(getattr(self, k)) for k in ("wages", "business", "property", "transfer")}
-
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class Member:
+class Member(_Json):
     name: str
     id_number: str = field(repr=False)
     relation: str
@@ -102,20 +136,9 @@ class Member:
         born = self.birth_date
         return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name, "id_number": self.id_number, "relation": self.relation,
-            "birth_date": self.birth_date.isoformat(), "sex": self.sex,
-            "disability": self.disability.to_dict() if self.disability else None,
-            "self_care_lost": self.self_care_lost, "can_work": self.can_work,
-            "employed": self.employed, "in_school": self.in_school,
-            "critical_illness": self.critical_illness, "orphan": self.orphan,
-            "income": self.income.to_dict(),
-        }
-
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class Supporter:
+class Supporter(_Json):
     """A person with a legal duty of support (赡养/抚养/扶养) who is not a household member.
 
     ``able`` is the caseworker's finding used by the income formula.  The optional facts after it
@@ -141,33 +164,16 @@ class Supporter:
         born = self.birth_date
         return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name, "relation": self.relation, "able": self.able,
-            "birth_date": self.birth_date.isoformat() if self.birth_date else None,
-            "monthly_support": money(self.monthly_support),
-            "actually_paid": money(self.actually_paid),
-            "support_set_aside": self.support_set_aside,
-            "supports_member": self.supports_member,
-            "monthly_income": None if self.monthly_income is None else money(self.monthly_income),
-            "disability": self.disability.to_dict() if self.disability else None,
-            "circumstances": sorted(self.circumstances),
-            "property_within_limits": self.property_within_limits,
-        }
-
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class Assets:
+class Assets(_Json):
     deposits: Decimal = ZERO
     vehicles: int = 0
     houses: int = 0
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"deposits": money(self.deposits), "vehicles": self.vehicles, "houses": self.houses}
-
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class Expenses12m:
+class Expenses12m(_Json):
     """Out-of-pocket rigid expenditure (刚性支出) over the last 12 months, yuan."""
 
     medical: Decimal = ZERO
@@ -178,12 +184,9 @@ class Expenses12m:
     def total(self) -> Decimal:
         return self.medical + self.education + self.rehabilitation
 
-    def to_dict(self) -> dict[str, str]:
-        return {k: money(getattr(self, k)) for k in ("medical", "education", "rehabilitation")}
-
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class Household:
+class Household(_Json):
     region_code: str  # full 12-digit village/community code
     hukou: str  # "rural" | "urban": which standard applies
     hukou_region_code: str
@@ -200,21 +203,11 @@ class Household:
         errors.raise_if_any("household is invalid")
         return household
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "region_code": self.region_code, "hukou": self.hukou,
-            "hukou_region_code": self.hukou_region_code,
-            "members": [m.to_dict() for m in self.members],
-            "supporters": [s.to_dict() for s in self.supporters],
-            "assets": self.assets.to_dict() if self.assets else None,
-            "expenses_12m": self.expenses_12m.to_dict(),
-        }
-
 
 # --------------------------------------------------------------------------- standards
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class Standard:
+class Standard(_Json):
     """One standards row (yuan per person per month unless noted), valid from ``valid_from``.
 
     ``tekun_*`` may be missing: the explicit value is authoritative, otherwise the extreme-poverty
@@ -241,7 +234,8 @@ class Standard:
         return self.dibao_urban if hukou == "urban" else self.dibao_rural
 
     def care(self, tier: str) -> Decimal:
-        return {"self": self.care_self, "partial": self.care_partial, "total": self.care_total}[tier]
+        tiers = {"self": self.care_self, "partial": self.care_partial, "total": self.care_total}
+        return tiers[tier]
 
     @classmethod
     def from_dict(cls, data: object) -> Standard:
@@ -249,14 +243,6 @@ class Standard:
         standard = _standard(data, errors)
         errors.raise_if_any("standard is invalid")
         return standard
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"region_code": self.region_code,
-                               "valid_from": self.valid_from.isoformat()}
-        for name in STANDARD_AMOUNTS:
-            value = getattr(self, name)
-            out[name] = None if value is None else str(value)
-        return out
 
 
 STANDARD_AMOUNTS = (
@@ -271,7 +257,7 @@ STANDARD_REQUIRED = ("dibao_urban", "dibao_rural", "care_self", "care_partial", 
 # --------------------------------------------------------------------------- answers
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class Reason:
+class Reason(_Json):
     """Why a decision came out as it did.  ``code`` is stable (and the i18n key); ``message`` is
     Simplified Chinese for the family and the caseworker."""
 
@@ -281,9 +267,6 @@ class Reason:
     @classmethod
     def from_catalogue(cls, catalogue: Mapping[str, str], code: str, **params: object) -> Reason:
         return cls(code=code, message=catalogue[code].format(**params))
-
-    def to_dict(self) -> dict[str, str]:
-        return {"code": self.code, "message": self.message}
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -357,7 +340,7 @@ class Assessment:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class Entitlement:
+class Entitlement(_Json):
     """What an approved assessment pays and from when."""
 
     programme: str
@@ -367,15 +350,9 @@ class Entitlement:
     covered_members: tuple[int, ...]
     rule_version: str
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"programme": self.programme, "monthly_amount": money(self.monthly_amount),
-                "one_off_amount": money(self.one_off_amount),
-                "start_month": self.start_month.isoformat(),
-                "covered_members": list(self.covered_members), "rule_version": self.rule_version}
-
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class ReviewResult:
+class ReviewResult(_Json):
     """The outcome of reviewing a current recipient (在保必核, age-cap reviews, changed data).
 
     ``effective_from`` is the first day of the month the new state applies.  For a taper,
@@ -396,21 +373,11 @@ class ReviewResult:
         if self.action not in REVIEW_ACTIONS:
             raise ValueError(f"action must be one of {REVIEW_ACTIONS}")
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "programme": self.programme, "action": self.action,
-            "monthly_amount": money(self.monthly_amount),
-            "effective_from": self.effective_from.isoformat(),
-            "taper_ends": self.taper_ends.isoformat() if self.taper_ends else None,
-            "publicity_days": self.publicity_days, "follow_up": list(self.follow_up),
-            "reasons": [r.to_dict() for r in self.reasons], "rule_version": self.rule_version,
-        }
-
 
 # --------------------------------------------------------------------------- plugin metadata
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class ProgrammeInfo:
+class ProgrammeInfo(_Json):
     code: str
     name_zh: str
     name_en: str
@@ -422,10 +389,6 @@ class ProgrammeInfo:
     benefit: str = "monthly"  # "monthly" | "one_off" | "status"
     excluded_by: tuple[str, ...] = ()  # programmes (or "marginal") that take a member first
     legal_sources: tuple[str, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {f: (list(v) if isinstance(v, tuple) else v)
-                for f in self.__dataclass_fields__ for v in [getattr(self, f)]}
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -468,7 +431,7 @@ class ServiceOperation:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class ReferralTarget:
+class ReferralTarget(_Json):
     """A referral slip (转办单) a decision suggests: to a department or a charity, with feedback."""
 
     code: str  # "<programme>.<target>", e.g. "dibao.medical_assistance"
@@ -478,9 +441,6 @@ class ReferralTarget:
     purpose: str  # plain Chinese
     due_working_days: int
     feedback_required: bool = True
-
-    def to_dict(self) -> dict[str, Any]:
-        return {f: getattr(self, f) for f in self.__dataclass_fields__}
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -503,3 +463,267 @@ class DeliveryRecord:
     status: str  # "sent" | "queued" | "failed"
     reference: str | None = None
     detail: str = ""
+
+
+# --------------------------------------------------------------------------- strict parsing
+# Every getter records its problem under the field's path and returns a fallback, so one call
+# reports everything that is wrong.  Objects are only built from fully valid input.
+
+_MISSING: Any = object()
+
+
+class _Fields:
+    def __init__(self) -> None:
+        self.fields: dict[str, list[str]] = {}
+
+    def add(self, path: str, message: str) -> None:
+        self.fields.setdefault(path or "_schema", []).append(message)
+
+    def raise_if_any(self, message: str) -> None:
+        if self.fields:
+            raise ValidationError(message, fields=self.fields)
+
+
+class _Object:
+    """One JSON object at ``path``; unknown keys are refused unless ``ignore_unknown``."""
+
+    def __init__(self, data: object, path: str, errors: _Fields, keys: tuple[str, ...],
+                 ignore_unknown: bool = False) -> None:
+        self.path, self.errors = path, errors
+        self.data: Mapping[str, Any] = data if isinstance(data, Mapping) else {}
+        if not isinstance(data, Mapping):
+            errors.add(path, "must be an object")
+        elif not ignore_unknown:
+            for key in data:
+                if key not in keys:
+                    errors.add(self.at(str(key)), "unknown field")
+
+    def at(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def raw(self, key: str, default: Any = _MISSING) -> Any:
+        if key in self.data:
+            return self.data[key]
+        if default is _MISSING:
+            self.errors.add(self.at(key), "required")
+        return None if default is _MISSING else default
+
+    def text(self, key: str, default: Any = _MISSING, choices: tuple[str, ...] = ()) -> Any:
+        value = self.raw(key, default)
+        if key not in self.data:
+            return value
+        if not isinstance(value, str) or not value.strip():
+            self.errors.add(self.at(key), "must be a non-empty string")
+        elif choices and value not in choices:
+            self.errors.add(self.at(key), f"must be one of: {', '.join(choices)}")
+        return value
+
+    def region(self, key: str, lengths: tuple[int, ...], default: Any = _MISSING) -> Any:
+        value = self.raw(key, default)
+        if key in self.data and not (isinstance(value, str) and value.isdigit()
+                                     and len(value) in lengths):
+            self.errors.add(self.at(key),
+                            f"must be a region code of {' or '.join(map(str, lengths))} digits")
+        return value
+
+    def boolean(self, key: str, default: Any = _MISSING, nullable: bool = False) -> Any:
+        value = self.raw(key, default)
+        if key in self.data and not isinstance(value, bool) and not (nullable and value is None):
+            self.errors.add(self.at(key), "must be true or false")
+        return value
+
+    def integer(self, key: str, default: Any = _MISSING, lo: int = 0, hi: int | None = None,
+                nullable: bool = False) -> Any:
+        value = self.raw(key, default)
+        if key not in self.data or (nullable and value is None):
+            return value
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.errors.add(self.at(key), "must be a whole number")
+        elif value < lo or (hi is not None and value > hi):
+            self.errors.add(self.at(key), f"must be between {lo} and {hi}" if hi is not None
+                            else f"must be at least {lo}")
+        return value
+
+    def decimal(self, key: str, default: Any = _MISSING, *, nullable: bool = False,
+                places: int | None = 2, minimum: Decimal = ZERO) -> Any:
+        value = self.raw(key, default)
+        if key not in self.data or (nullable and value is None):
+            return value
+        path = self.at(key)
+        if isinstance(value, float):
+            self.errors.add(path, 'must be a decimal string such as "400.00", not a float')
+            return None
+        if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
+            self.errors.add(path, 'must be a decimal string such as "400.00"')
+            return None
+        try:
+            number = Decimal(value.strip()) if isinstance(value, str) else Decimal(value)
+        except ArithmeticError:
+            self.errors.add(path, 'must be a decimal string such as "400.00"')
+            return None
+        if not number.is_finite():
+            self.errors.add(path, "must be a finite number")
+        elif places is not None and number.as_tuple().exponent < -places:  # type: ignore[operator]
+            self.errors.add(path, f"must have at most {places} decimal places")
+        elif number < minimum:
+            self.errors.add(path, "must not be negative" if minimum == 0
+                            else f"must be at least {minimum}")
+        elif number > MAX_AMOUNT:
+            self.errors.add(path, f"must be at most {MAX_AMOUNT}")
+        return number
+
+    def day(self, key: str, default: Any = _MISSING, nullable: bool = False) -> Any:
+        value = self.raw(key, default)
+        if key not in self.data or (nullable and value is None):
+            return value
+        try:
+            return date.fromisoformat(value) if isinstance(value, str) and len(value) == 10 \
+                else _bad_date()
+        except ValueError:
+            self.errors.add(self.at(key), "must be a date YYYY-MM-DD")
+            return None
+
+
+def _bad_date() -> date:
+    raise ValueError
+
+
+_HOUSEHOLD_KEYS = ("region_code", "hukou", "hukou_region_code", "members", "supporters",
+                   "assets", "expenses_12m")
+_MEMBER_KEYS = ("name", "id_number", "relation", "birth_date", "sex", "disability",
+                "self_care_lost", "can_work", "employed", "in_school", "critical_illness",
+                "orphan", "income")
+_SUPPORTER_KEYS = ("name", "relation", "able", "birth_date", "monthly_support", "actually_paid",
+                   "support_set_aside", "supports_member", "monthly_income", "disability",
+                   "circumstances", "property_within_limits")
+
+
+def _list(o: _Object, key: str, required: bool) -> list[Any]:
+    value = o.raw(key, _MISSING if required else [])
+    if value is None and not required:
+        return []
+    if not isinstance(value, list):
+        if key in o.data:
+            o.errors.add(o.at(key), "must be a list")
+        return []
+    return value
+
+
+def _household(data: object, errors: _Fields, ignore_unknown: bool) -> Household:
+    o = _Object(data, "", errors, _HOUSEHOLD_KEYS, ignore_unknown)
+    region_code = o.region("region_code", (12,))
+    members_raw = _list(o, "members", required=True)
+    if "members" in o.data and isinstance(o.data["members"], list) and not members_raw:
+        errors.add("members", "must list at least one member")
+    members = tuple(_member(m, f"members[{i}]", errors, ignore_unknown)
+                    for i, m in enumerate(members_raw))
+    seen: set[str] = set()
+    for i, member in enumerate(members):
+        if isinstance(member.id_number, str):
+            number = idnumber.normalize(member.id_number)
+            if number in seen:
+                errors.add(f"members[{i}].id_number", "appears twice in the household")
+            seen.add(number)
+    supporters = tuple(_supporter(s, f"supporters[{i}]", errors, ignore_unknown, len(members))
+                       for i, s in enumerate(_list(o, "supporters", required=False)))
+    assets_raw = o.raw("assets", None)
+    assets = None
+    if assets_raw is not None:
+        a = _Object(assets_raw, "assets", errors, ("deposits", "vehicles", "houses"),
+                    ignore_unknown)
+        assets = Assets(deposits=a.decimal("deposits", ZERO), vehicles=a.integer("vehicles", 0),
+                        houses=a.integer("houses", 0))
+    expenses = Expenses12m()
+    if o.raw("expenses_12m", None) is not None:
+        e = _Object(o.data["expenses_12m"], "expenses_12m", errors,
+                    ("medical", "education", "rehabilitation"), ignore_unknown)
+        expenses = Expenses12m(medical=e.decimal("medical", ZERO),
+                               education=e.decimal("education", ZERO),
+                               rehabilitation=e.decimal("rehabilitation", ZERO))
+    return Household(
+        region_code=region_code, hukou=o.text("hukou", choices=HUKOU),
+        hukou_region_code=o.region("hukou_region_code", REGION_PREFIX_LENGTHS, region_code),
+        members=members, supporters=supporters, assets=assets, expenses_12m=expenses)
+
+
+def _disability(o: _Object, key: str) -> Disability | None:
+    raw = o.raw(key, None)
+    if raw is None:
+        return None
+    d = _Object(raw, o.at(key), o.errors, ("category", "grade"))
+    return Disability(category=d.text("category", choices=DISABILITY_CATEGORIES),
+                      grade=d.integer("grade", lo=1, hi=4))
+
+
+def _member(data: object, path: str, errors: _Fields, ignore_unknown: bool) -> Member:
+    o = _Object(data, path, errors, _MEMBER_KEYS, ignore_unknown)
+    number = o.raw("id_number")
+    found = idnumber.problems(number) if "id_number" in o.data else ["required"]
+    for problem in found if "id_number" in o.data else ():
+        errors.add(o.at("id_number"), problem)
+    birth = o.day("birth_date", None)
+    sex = o.text("sex", None, choices=SEXES)
+    if not found:
+        if birth is None and "birth_date" not in o.data:
+            birth = idnumber.birth_date(number)
+        elif isinstance(birth, date) and birth != idnumber.birth_date(number):
+            errors.add(o.at("birth_date"), "does not match the birth date in id_number")
+        if sex is None and "sex" not in o.data:
+            sex = idnumber.sex(number)
+        elif sex in SEXES and sex != idnumber.sex(number):
+            errors.add(o.at("sex"), "does not match the sex digit in id_number")
+    income = Income()
+    income_raw = o.raw("income")  # required: a missing income must not read as "no income"
+    if income_raw is not None:
+        i = _Object(income_raw, o.at("income"), errors,
+                    ("wages", "business", "property", "transfer"), ignore_unknown)
+        income = Income(wages=i.decimal("wages", ZERO), business=i.decimal("business", ZERO),
+                        property=i.decimal("property", ZERO),
+                        transfer=i.decimal("transfer", ZERO))
+    return Member(
+        name=o.text("name"), id_number=idnumber.normalize(number) if not found else number,
+        relation=o.text("relation"), birth_date=birth, sex=sex,
+        disability=_disability(o, "disability"),
+        self_care_lost=o.integer("self_care_lost", 0, lo=0, hi=6),
+        can_work=o.boolean("can_work", True), employed=o.boolean("employed", False),
+        in_school=o.text("in_school", "none", choices=SCHOOL_LEVELS),
+        critical_illness=o.boolean("critical_illness", False),
+        orphan=o.boolean("orphan", False), income=income)
+
+
+def _supporter(data: object, path: str, errors: _Fields, ignore_unknown: bool,
+               members: int) -> Supporter:
+    o = _Object(data, path, errors, _SUPPORTER_KEYS, ignore_unknown)
+    supports = o.integer("supports_member", None, nullable=True)
+    if isinstance(supports, int) and not isinstance(supports, bool) and supports >= members:
+        errors.add(o.at("supports_member"), "is not the index of a member")
+    circumstances = o.raw("circumstances", [])
+    if not isinstance(circumstances, list) or any(
+            c not in SUPPORTER_CIRCUMSTANCES for c in circumstances):
+        errors.add(o.at("circumstances"),
+                   f"must be a list of: {', '.join(SUPPORTER_CIRCUMSTANCES)}")
+        circumstances = []
+    return Supporter(
+        name=o.text("name"), relation=o.text("relation"), able=o.boolean("able"),
+        birth_date=o.day("birth_date", None, nullable=True),
+        monthly_support=o.decimal("monthly_support", ZERO),
+        actually_paid=o.decimal("actually_paid", ZERO),
+        support_set_aside=o.boolean("support_set_aside", False),
+        supports_member=supports,
+        monthly_income=o.decimal("monthly_income", None, nullable=True),
+        disability=_disability(o, "disability"),
+        circumstances=frozenset(circumstances),
+        property_within_limits=o.boolean("property_within_limits", None, nullable=True))
+
+
+def _standard(data: object, errors: _Fields) -> Standard:
+    o = _Object(data, "", errors, ("region_code", "valid_from", *STANDARD_AMOUNTS))
+    amounts = {}
+    for name in STANDARD_AMOUNTS:
+        required = name in STANDARD_REQUIRED
+        if name == "marginal_multiplier":
+            amounts[name] = o.decimal(name, None, nullable=True, places=None, minimum=Decimal(1))
+        else:
+            amounts[name] = o.decimal(name, _MISSING if required else None, nullable=not required)
+    return Standard(region_code=o.region("region_code", REGION_PREFIX_LENGTHS),
+                    valid_from=o.day("valid_from"), **amounts)
