@@ -84,6 +84,24 @@ class Services:
     def close(self) -> None:
         self.db.dispose()
 
+    def run_due(self) -> dict:
+        """Everything due now: BPMN timers and statutory-clock steps (warnings, escalations).
+
+        The scheduler's sweep and the TESTING clock endpoint both call this, so moving the test
+        clock runs exactly what the scheduler would have run.  A fired timer can make more work
+        due at once; the loop is bounded.
+        """
+        timers: list = []
+        events: list = []
+        for _ in range(20):
+            fired = self.engine.fire_due_timers()
+            stepped = self.engine.check_slas()
+            timers.extend(fired)
+            events.extend(stepped)
+            if not fired and not stepped:
+                break
+        return {"timers": timers, "sla": events}
+
 
 def load_calendar_overrides(db: Database) -> dict[date, bool]:
     try:
@@ -128,6 +146,9 @@ def build(config: Mapping[str, Any] | None = None) -> Services:
     engine.metrics = metrics
     services = Services(cfg, db, clock, calendar, evaluator, engine, registry, pm, settings, test_offset,
                         metrics)
+    from engine.casework import operations
+
+    operations.register(services)
     _load_plugins(services)
     return services
 

@@ -100,6 +100,8 @@ class EngineHooks:
     """Callbacks around steps (persistence stays a callback, STYLE 7)."""
 
     after_step: list[Callable[[StepContext, Any], None]] = field(default_factory=list)
+    # users who may not work on a case's tasks (conflict of interest, 近亲属备案)
+    excluded_users: Callable[[Session, ProcessInstance], list[str]] | None = None
 
 
 class ServiceRegistry:
@@ -133,6 +135,7 @@ class WorkflowEngine:
         self.evaluator = evaluator
         self.services = services or ServiceRegistry()
         self.parse_due = parse_due
+        self.is_literal = is_literal
         self.hooks = EngineHooks()
         self.definitions = DefinitionRepository(Checks(
             check_expression=lambda src, mode, el: evaluator.check(src, mode=mode, element_id=el),
@@ -501,17 +504,24 @@ class WorkflowEngine:
         if not isinstance(process, str) or not process:
             raise ValidationError("case.start needs the parameter 'process'", {"process": ["required"]})
         seed = dict(params.get("data") or {})
-        child = self._start(ctx.session, process, ctx.actor, ctx.instance.region_code, seed,
-                            ctx.instance.household_id, None, None, ctx.instance.id)
+        child = self.start_child(ctx, process, seed)
         audit.append(ctx.session, chain=audit.case_chain(ctx.instance.id), actor=ctx.actor.username,
                      action="case.started_child", object_type="instance", object_id=child.id, at=ctx.now,
                      after={"process": process, "case_id": child.id})
         return {"case_id": child.id, "process": process}
 
-    def _dispatch(self, name: str, params: Mapping[str, Any], data: Mapping[str, Any]) -> Mapping[str, Any]:
+    def _dispatch(self, name: str, params: Mapping[str, Any], data: Mapping[str, Any],
+                  element_id: str | None = None) -> Mapping[str, Any]:
         ctx = getattr(self._context, "step", None)
         func = self.services.get(name)
+        if ctx is not None:
+            ctx.element_id = element_id
         return func(params, data, ctx)
+
+    def start_child(self, ctx: StepContext, process: str, data: Mapping[str, Any]) -> InstanceView:
+        """Open another case for the same household inside the running step's transaction."""
+        return self._start(ctx.session, process, ctx.actor, ctx.instance.region_code, dict(data),
+                           ctx.instance.household_id, None, None, ctx.instance.id)
 
     def _sync(self, ctx: StepContext, parsed: ParsedDefinition, workflow) -> None:
         """Mirror READY human tasks and WAITING timers into their tables; audit what changed."""
@@ -524,9 +534,10 @@ class WorkflowEngine:
             if guid in open_rows:
                 continue
             meta = parsed.meta.tasks.get(t.bpmn_id)
-            due = self.parse_due(meta.due_in, now) if meta is not None and meta.due_in else None
+            due = self._due(meta.due_in, now, workflow, guid, t.bpmn_id) if meta and meta.due_in else None
             task_sla = meta.properties.get("sla") if meta is not None else None
             if task_sla:
+                task_sla = self._due_spec(task_sla, workflow, guid, t.bpmn_id)
                 sla_due = self.parse_due(task_sla, now)
                 due = due or sla_due
                 sla.start_clock(session, instance=row, name=t.name, spec=task_sla, start=now, due=sla_due,
@@ -537,6 +548,14 @@ class WorkflowEngine:
                                   candidate_group=meta.role if meta else None, lane=t.lane,
                                   region_code=row.region_code, status="open", created_at=now,
                                   due_at=due, version=1))
+        if ready.keys() - open_rows.keys() and self.hooks.excluded_users is not None:
+            excluded = self.hooks.excluded_users(session, row) or None
+            if excluded:
+                session.flush()
+                for new in session.execute(select(HumanTask).where(
+                        HumanTask.instance_id == row.id, HumanTask.status == "open",
+                        HumanTask.task_guid.in_(list(ready.keys() - open_rows.keys())))).scalars():
+                    new.excluded_users = list(excluded)
         finished = set()
         cancelled = set()
         for guid, task_row in open_rows.items():
@@ -580,6 +599,20 @@ class WorkflowEngine:
         row.state = self.serializer.dump(workflow)
         row.serializer_version = SERIALIZER_VERSION
         row.updated_at = now
+
+    def _due_spec(self, spec: str, workflow, guid: str, element: str) -> str:
+        """A due or SLA value is a literal (``PT24H``, ``3WD``) or an expression over the task data
+        (``"PT2H" if urgency == "especially_urgent" else "PT24H"``)."""
+        if self.is_literal(spec.strip()):
+            return spec.strip()
+        value = self.evaluator.evaluate(spec, runtime.task_data(workflow, guid), element_id=element)
+        if not isinstance(value, str):
+            raise ValidationError(f"[{element}] due/SLA expression gave {value!r}, not a duration text",
+                                  {element: ["not a duration"]})
+        return value
+
+    def _due(self, spec: str, now: datetime, workflow, guid: str, element: str) -> datetime:
+        return self.parse_due(self._due_spec(spec, workflow, guid, element), now)
 
     # --- state cache ----------------------------------------------------------------------------
     def _load(self, row: ProcessInstance, parsed: ParsedDefinition, *, keep: bool):

@@ -90,8 +90,7 @@ class TimerScheduler:
         with self._lock:
             if not self.lease.acquire():
                 return 0
-            fired = self.engine.fire_due_timers()
-            self.engine.check_slas()
+            fired = self.services.run_due()["timers"]
             self.fired_total += len(fired)
             for f in fired:
                 log.info("timer fired", extra={"instance": f.instance_id, "timer": f.bpmn_id,

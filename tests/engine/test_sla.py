@@ -12,9 +12,9 @@ from engine.workflow.models import AuditEvent
 from tests.engine.conftest import CASEWORKER, VILLAGE, deploy
 
 
-def start(engine):
+def start(engine, urgency="urgent"):
     deploy(engine, "sla.bpmn")
-    return engine.start("pay_first", actor=CASEWORKER, region_code=VILLAGE, data={})
+    return engine.start("pay_first", actor=CASEWORKER, region_code=VILLAGE, data={"urgency": urgency})
 
 
 def audit_actions(services, case_id):
@@ -85,3 +85,12 @@ def test_pausing_the_clock_moves_every_deadline_by_the_paused_span(services, eng
     assert [e.kind for e in engine.check_slas()] == ["warning", "breach"]
     actions = audit_actions(services, case.id)
     assert "sla.paused" in actions and "sla.resumed" in actions
+
+
+def test_especially_urgent_cases_get_a_2h_clock_from_the_task_data(engine, clock):
+    case = start(engine, urgency="especially_urgent")
+    assert case.open_tasks[0].due_at == case.created_at + timedelta(hours=2)
+    clock.advance(timedelta(hours=2, seconds=1))
+    assert [e.kind for e in engine.check_slas()] == ["warning", "breach"]
+    clock.advance(timedelta(hours=1))  # level 2 at 3 h
+    assert [e.kind for e in engine.check_slas()] == ["escalated"]

@@ -243,11 +243,17 @@ def _static_problems(root: etree._Element, filename: str, checks: Checks) -> lis
                 add(node, "human task is in no lane and has no candidate group; put it in a lane")
             elif task.role not in roles:
                 add(node, f"candidate group '{task.role}' is not a role ({', '.join(sorted(roles))})")
-            if task.due_in and checks.check_due:
-                try:
-                    checks.check_due(task.due_in)
-                except Exception as exc:  # noqa: BLE001 - any parse failure is the designer's to fix
-                    add(node, f"dueIn '{task.due_in}' is not a duration: {exc}")
+            for prop, value in (("dueIn", task.due_in), ("sla", task.properties.get("sla"))):
+                if not value:
+                    continue
+                if checks.is_literal_timer and not checks.is_literal_timer(value.strip()):
+                    expr(node, value)  # an expression over the task data, checked like any other
+                    continue
+                if checks.check_due:
+                    try:
+                        checks.check_due(value.strip())
+                    except Exception as exc:  # noqa: BLE001 - any parse failure is the designer's to fix
+                        add(node, f"{prop} '{value}' is not a duration: {exc}")
     return problems
 
 

@@ -24,7 +24,7 @@ _WD = re.compile(r"^\s*(\d+)\s*WD\s*$", re.IGNORECASE)
 _NAIVE_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _NAIVE_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
 
-ServiceDispatcher = Callable[[str, Mapping[str, Any], Mapping[str, Any]], Mapping[str, Any]]
+ServiceDispatcher = Callable[[str, Mapping[str, Any], Mapping[str, Any], "str | None"], Mapping[str, Any]]
 
 
 def iso_duration(delta: timedelta) -> str:
@@ -94,7 +94,7 @@ class SafeScriptEngine(PythonScriptEngine):
             raise WorkflowError(f"no service operations are available to call '{operation_name}'",
                                 element_id=element)
         params = {name: p.get("value") for name, p in (operation_params or {}).items()}
-        result = self.services(operation_name, params, task.data)
+        result = self.services(operation_name, params, task.data, element)
         try:
             return json.dumps(dict(result or {}), default=_json_default, ensure_ascii=False)
         except TypeError as exc:

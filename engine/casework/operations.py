@@ -1,0 +1,165 @@
+"""Engine-level service operations: what every process may call besides the programmes' own.
+
+``case.decide``, ``payment.pay``, ``payment.schedule``, ``referral.create``, ``notify.send``,
+``case.open_duplicate``, ``case.conflicts``, ``committee.members`` (``case.start`` lives in the
+workflow engine itself).  Each runs inside the step's transaction and writes to the case's audit chain.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Mapping
+
+from sqlalchemy import select
+
+from engine import accounts
+from engine.casework import funds, payments, referrals
+from engine.casework.types import Notification
+from engine.clock import to_local
+from engine.errors import NotFound, ValidationError
+from engine.workflow import audit
+from engine.workflow.models import ProcessInstance
+
+DEFAULT_REFERRAL_DUE = "5WD"  # [A] DOMAIN §3.6: referral feedback due, configurable (REFERRAL_DUE)
+
+
+def _chain(ctx) -> str:
+    return audit.case_chain(ctx.instance.id)
+
+
+def _require(params: Mapping[str, Any], *names: str) -> None:
+    missing = {n: ["required"] for n in names if params.get(n) in (None, "")}
+    if missing:
+        raise ValidationError(f"missing parameter(s): {', '.join(missing)}", missing)
+
+
+def register(services) -> None:
+    engine = services.engine
+    registry = services.services
+
+    def decide(params, data, ctx):
+        _require(params, "programme", "decision")
+        today = to_local(ctx.now).date()
+        row = payments.record_decision(
+            ctx.session, instance_id=ctx.instance.id, household_id=ctx.instance.household_id,
+            programme=str(params["programme"]), decision=str(params["decision"]), at=ctx.now,
+            actor=ctx.actor.username, decided_on=today, monthly_amount=params.get("monthly_amount"),
+            one_off_amount=params.get("one_off_amount"), from_month=params.get("from_month"),
+            reasons=params.get("reasons"), justification_code=params.get("justification_code"))
+        audit.append(ctx.session, chain=_chain(ctx), actor=ctx.actor.username, action="decision.recorded",
+                     object_type="decision", object_id=row.id, at=ctx.now,
+                     after={"programme": row.programme, "decision": row.decision,
+                            "monthly_amount": params.get("monthly_amount"), "from_month": row.from_month,
+                            "justification_code": row.justification_code})
+        return {"decision_id": row.id, "from_month": row.from_month}
+
+    def pay(params, data, ctx):
+        _require(params, "amount", "fund")
+        key = f"case:{ctx.instance.id}:{getattr(ctx, 'element_id', None) or 'task'}"
+        if params.get("key"):
+            key += f":{params['key']}"
+        fund = funds.resolve(ctx.session, str(params["fund"]), ctx.instance.region_code)
+        payment, created = payments.pay(
+            ctx.session, key=key, instance_id=ctx.instance.id, household_id=ctx.instance.household_id,
+            fund=fund, amount=params["amount"], purpose=params.get("purpose"), programme=params.get("programme"),
+            at=ctx.now, actor=ctx.actor.username)
+        if created:
+            audit.append(ctx.session, chain=_chain(ctx), actor=ctx.actor.username, action="payment.paid",
+                         object_type="payment", object_id=payment.id, at=ctx.now,
+                         after={"amount": f"{payment.amount:.2f}", "fund": fund.code, "idempotency_key": key,
+                                "purpose": payment.purpose})
+        return {"payment_id": payment.id, "idempotency_key": key, "amount": f"{payment.amount:.2f}",
+                "fund": fund.code, "paid_at": payment.paid_at.isoformat() if payment.paid_at else None}
+
+    def schedule(params, data, ctx):
+        _require(params, "programme", "monthly_amount", "from_month")
+        key = f"case:{ctx.instance.id}:{params['programme']}:{params['from_month']}"
+        payment, created = payments.schedule(
+            ctx.session, key=key, instance_id=ctx.instance.id, household_id=ctx.instance.household_id,
+            programme=str(params["programme"]), amount=params["monthly_amount"], month=str(params["from_month"]),
+            at=ctx.now, actor=ctx.actor.username)
+        if created:
+            audit.append(ctx.session, chain=_chain(ctx), actor=ctx.actor.username, action="payment.scheduled",
+                         object_type="payment", object_id=payment.id, at=ctx.now,
+                         after={"amount": f"{payment.amount:.2f}", "month": payment.month,
+                                "programme": payment.programme})
+        return {"payment_id": payment.id, "month": payment.month}
+
+    def referral(params, data, ctx):
+        _require(params, "target")
+        spec = str(params.get("due") or services.config.get("REFERRAL_DUE", DEFAULT_REFERRAL_DUE))
+        due_at = engine.parse_due(spec, ctx.now)
+        row = referrals.create_referral(
+            ctx.session, instance_id=ctx.instance.id, household_id=ctx.instance.household_id,
+            region_code=ctx.instance.region_code, target=str(params["target"]),
+            reason=str(params.get("reason") or ""), due_at=due_at, at=ctx.now, actor=ctx.actor.username)
+        audit.append(ctx.session, chain=_chain(ctx), actor=ctx.actor.username, action="referral.created",
+                     object_type="referral", object_id=row.id, at=ctx.now,
+                     after={"target": row.target, "reason": row.reason, "due_at": due_at.isoformat()})
+        try:
+            engine.definitions.latest(ctx.session, "referral")
+        except NotFound:
+            return {"referral_id": row.id, "due_at": due_at.isoformat(), "case_id": None}
+        if ctx.instance.process_key != "referral":
+            child = engine.start_child(ctx, "referral", {
+                "referral_id": row.id, "target": row.target, "reason": row.reason, "due": spec,
+                "due_at": due_at.isoformat()})
+            row.case_id = child.id
+        return {"referral_id": row.id, "due_at": due_at.isoformat(), "case_id": row.case_id}
+
+    def notify(params, data, ctx):
+        from engine import plugins as plugin_loader
+
+        kind = str(params.get("kind") or "policy_notice")
+        programmes = list(params.get("programmes") or [])
+        text = str(params.get("text") or "")
+        note = Notification(kind=kind, channel=str(params.get("channel") or "inbox"),
+                            recipient=f"household:{ctx.instance.household_id}", subject=kind,
+                            body=text, case_id=ctx.instance.id, data={"programmes": programmes})
+        deliveries = plugin_loader.notify(services.pm, note, services.settings) if services.pm else []
+        record = referrals.NotificationRecord(
+            instance_id=ctx.instance.id, household_id=ctx.instance.household_id, kind=kind,
+            programmes=programmes, text=text,
+            deliveries=[{"channel": d.channel, "plugin": d.plugin, "status": d.status} for d in deliveries],
+            created_at=ctx.now)
+        ctx.session.add(record)
+        ctx.session.flush()
+        audit.append(ctx.session, chain=_chain(ctx), actor=ctx.actor.username, action="notification.sent",
+                     object_type="notification", object_id=record.id, at=ctx.now,
+                     after={"kind": kind, "programmes": programmes, "deliveries": len(deliveries)})
+        return {"notification_ids": [record.id], "deliveries": len(deliveries)}
+
+    def open_duplicate(params, data, ctx):
+        process = str(params.get("process") or ctx.instance.process_key)
+        if ctx.instance.household_id is None:
+            return {"duplicate": False, "case_id": None}
+        other = ctx.session.execute(select(ProcessInstance.id).where(
+            ProcessInstance.household_id == ctx.instance.household_id, ProcessInstance.process_key == process,
+            ProcessInstance.status == "active", ProcessInstance.id != ctx.instance.id)
+            .order_by(ProcessInstance.id).limit(1)).scalar()
+        return {"duplicate": other is not None, "case_id": other}
+
+    def conflicts(params, data, ctx):
+        users = referrals.relatives_of(ctx.session, ctx.instance.household_id)
+        return {"has_conflict": bool(users), "users": users}
+
+    def committee(params, data, ctx):
+        region = str(params.get("region") or ctx.instance.region_code[:6])
+        rows = ctx.session.execute(select(accounts.UserAccount).where(
+            accounts.UserAccount.role == "committee", accounts.UserAccount.active.is_(True))
+            .order_by(accounts.UserAccount.username)).scalars()
+        members = {u.username: {"name": u.display_name or u.username} for u in rows
+                   if region.startswith(u.region) or u.region.startswith(region)}
+        excluded = set(referrals.relatives_of(ctx.session, ctx.instance.household_id))
+        return {"members": {k: v for k, v in members.items() if k not in excluded}}
+
+    for name, func in (("case.decide", decide), ("payment.pay", pay), ("payment.schedule", schedule),
+                       ("referral.create", referral), ("notify.send", notify),
+                       ("case.open_duplicate", open_duplicate), ("case.conflicts", conflicts),
+                       ("committee.members", committee)):
+        registry.register(name, func)
+    engine.hooks.excluded_users = lambda session, instance: referrals.relatives_of(session, instance.household_id)
+
+
+def today(services) -> date:
+    return to_local(services.clock.now()).date()
