@@ -67,6 +67,7 @@ class ExpressionError(EngineError):
                  element_id: str | None = None) -> None:
         self.expression = expression
         self.element_id = element_id
+        self.reason = message  # without the element prefix, for reports that show the element apart
         prefix = f"[{element_id}] " if element_id else ""
         super().__init__(prefix + message)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Iterable
 
 from sqlalchemy import func, select
@@ -45,6 +45,7 @@ def case_chain(instance_id: int) -> str:
 def append(session: Session, *, chain: str, actor: str, action: str, object_type: str,
            object_id: str | int, at: datetime, before: Any = None, after: Any = None) -> AuditEvent:
     """Add one event at the head of ``chain`` inside the caller's transaction."""
+    at = at.astimezone(timezone.utc)  # the column gives UTC back; hash what verify will read
     head = session.execute(
         select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.chain == chain)
         .order_by(AuditEvent.seq.desc()).limit(1)).first()
@@ -62,6 +63,7 @@ def append(session: Session, *, chain: str, actor: str, action: str, object_type
 
 def anchor(session: Session, at: datetime) -> AuditAnchor:
     """Record every chain's head (seq, hash) in a new, itself chained, anchor row."""
+    at = at.astimezone(timezone.utc)
     latest = select(AuditEvent.chain, func.max(AuditEvent.seq).label("seq")).group_by(AuditEvent.chain).subquery()
     rows = session.execute(select(AuditEvent.chain, AuditEvent.seq, AuditEvent.hash).join(
         latest, (AuditEvent.chain == latest.c.chain) & (AuditEvent.seq == latest.c.seq))).all()

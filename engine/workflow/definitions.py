@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from engine.errors import DefinitionError, NotFound, Problem
@@ -39,6 +40,14 @@ class DeployOutcome:
     created: bool
 
 
+def _lock_key(session: Session, key: str) -> None:
+    """A transaction-scoped lock per process key (PostgreSQL advisory lock; SQLite writers are serial)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    number = int.from_bytes(hashlib.sha256(f"definition:{key}".encode()).digest()[:8], "big", signed=True)
+    session.execute(text("SELECT pg_advisory_xact_lock(:n)"), {"n": number})
+
+
 class DefinitionRepository:
     """Definitions in the database plus a process-wide cache of parsed specs (by definition id)."""
 
@@ -65,6 +74,7 @@ class DefinitionRepository:
         """
         parsed = parse_definition(data, Path(filename).name, self.checks)
         digest = sha256_of(data)
+        _lock_key(session, parsed.key)  # two workers deploying processes/ at start-up take turns
         latest = self._latest_row(session, parsed.key)
         if latest is not None:
             if latest.sha256 == digest:

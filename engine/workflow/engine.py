@@ -17,7 +17,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -30,7 +31,7 @@ from engine.workflow.definitions import DefinitionRepository, DeployOutcome
 from engine.workflow.models import HumanTask, ProcessInstance, Timer
 from engine.workflow.spiff import runtime
 from engine.workflow.spiff import timeclock
-from engine.workflow.spiff.parser import Checks, ParsedDefinition
+from engine.workflow.spiff.parser import Checks, ParsedDefinition, due_value_kind
 from engine.workflow.spiff.scripting import SafeScriptEngine
 from engine.workflow.spiff.serializer import SERIALIZER_VERSION, StateSerializer, json_safe
 
@@ -263,6 +264,7 @@ class WorkflowEngine:
                 raise Conflict(f"task {task_id} is already {task.status}")
             if task.assignee == actor.username:
                 return TaskView.of(task)
+            self._lock_case(session, task.instance_id)
             result = session.execute(update(HumanTask).where(
                 HumanTask.id == task_id, HumanTask.status == "open", HumanTask.assignee.is_(None))
                 .values(assignee=actor.username, version=HumanTask.version + 1))
@@ -293,6 +295,7 @@ class WorkflowEngine:
             if task.assignee != actor.username and not supervisor:
                 raise NotAllowed("only the assignee or a supervisor may hand a task on")
             before = task.assignee
+            self._lock_case(session, task.instance_id)
             result = session.execute(update(HumanTask).where(
                 HumanTask.id == task_id, HumanTask.version == task.version, HumanTask.status == "open")
                 .values(assignee=to, version=HumanTask.version + 1))
@@ -303,6 +306,11 @@ class WorkflowEngine:
                          before={"assignee": before}, after={"assignee": to})
             session.refresh(task)
             return TaskView.of(task)
+
+    @staticmethod
+    def _lock_case(session: Session, instance_id: int) -> None:
+        """Queue behind other writers of the case, whose audit chain we are about to extend."""
+        session.execute(select(ProcessInstance.id).where(ProcessInstance.id == instance_id).with_for_update())
 
     def task(self, task_id: int, actor: Actor) -> TaskView:
         with self.db.read() as session:
@@ -429,21 +437,65 @@ class WorkflowEngine:
                 op(session, clock, self.clock.now())
 
     def fire_due_timers(self, *, limit: int = 500) -> list[FiredTimer]:
-        """Advance every instance with a timer due now; each in its own transaction."""
+        """Advance every active case with a timer due now, oldest due first; each in its own transaction.
+
+        A case whose step fails is marked ``error`` (with the reason, audited) so that it stops being
+        retried and never starves the timers of other cases; ``retry_case`` puts it back.
+        """
         now = self.clock.now()
         with self.db.read() as session:
-            ids = list(session.execute(select(Timer.instance_id).where(
-                Timer.status == "pending", Timer.due_at <= now).group_by(Timer.instance_id)
-                .order_by(Timer.instance_id).limit(limit)).scalars())
+            ids = list(session.execute(
+                select(Timer.instance_id).join(ProcessInstance, ProcessInstance.id == Timer.instance_id)
+                .where(Timer.status == "pending", Timer.due_at <= now, ProcessInstance.status == "active")
+                .group_by(Timer.instance_id).order_by(func.min(Timer.due_at), Timer.instance_id)
+                .limit(limit)).scalars())
         fired: list[FiredTimer] = []
         for instance_id in ids:
             try:
                 fired.extend(self.fire_instance_timers(instance_id))
             except Conflict:
-                log.info("instance %s was advanced by another worker", instance_id)
+                log.info("case %s was advanced by another worker", instance_id)
             except EngineError as exc:
-                log.error("timers of instance %s failed: %s", instance_id, exc)
+                log.error("timers of case %s failed: %s", instance_id, exc)
+                self._mark_error(instance_id, str(exc))
+            except DBAPIError as exc:  # deadlock, serialization failure: next sweep retries
+                log.warning("timers of case %s hit a database conflict: %s", instance_id, exc.orig)
         return fired
+
+    def _mark_error(self, instance_id: int, reason: str) -> None:
+        with self.db.write() as session:
+            row = session.get(ProcessInstance, instance_id, with_for_update=True)
+            if row is None or row.status != "active":
+                return
+            row.status, row.error, row.updated_at = "error", reason[:2000], self.clock.now()
+            audit.append(session, chain=audit.case_chain(instance_id), actor=SYSTEM.username,
+                         action="instance.failed", object_type="instance", object_id=instance_id,
+                         at=self.clock.now(), after={"error": reason[:2000]})
+        self._cache_drop(instance_id)
+
+    def retry_case(self, instance_id: int, actor: Actor) -> InstanceView:
+        """Put a case that failed back to ``active`` (after its cause was fixed) and run what is due."""
+        if actor.role not in ("admin", "supervisor"):
+            raise NotAllowed("only an admin or a supervisor may retry a failed case")
+        with self.db.write() as session:
+            row = session.get(ProcessInstance, instance_id, with_for_update=True)
+            if row is None or not actor.sees(row.region_code):
+                raise NotFound(f"case {instance_id} not found")
+            if row.status != "error":
+                raise Conflict(f"case {instance_id} is {row.status}, not failed")
+            before = row.error
+            row.status, row.error, row.updated_at = "active", None, self.clock.now()
+            audit.append(session, chain=audit.case_chain(instance_id), actor=actor.username,
+                         action="instance.retried", object_type="instance", object_id=instance_id,
+                         at=self.clock.now(), before={"error": before})
+        try:
+            self.fire_instance_timers(instance_id)
+        except Conflict:
+            pass
+        except EngineError as exc:
+            self._mark_error(instance_id, str(exc))
+            raise
+        return self.instance(instance_id, actor)
 
     def fire_instance_timers(self, instance_id: int) -> list[FiredTimer]:
         holder: dict = {"fired": []}
@@ -460,7 +512,8 @@ class WorkflowEngine:
         workflow = None
         try:
             with self.db.write() as session:
-                row = session.get(ProcessInstance, instance_id)
+                # Writers of one case queue on its row (PostgreSQL; SQLite serializes writers anyway)
+                row = session.get(ProcessInstance, instance_id, with_for_update=True)
                 if row is None or not actor.sees(row.region_code):
                     raise NotFound(f"case {instance_id} not found")
                 if row.status != "active" and not allow_inactive:
@@ -473,7 +526,7 @@ class WorkflowEngine:
                 action(ctx, parsed, workflow)
                 try:
                     session.flush()
-                except StaleDataError:
+                except (StaleDataError, IntegrityError):
                     raise Conflict(f"case {instance_id} was changed by someone else; reload and try again") from None
                 view = self._view(session, row, info.version, workflow)
                 version = row.version
@@ -601,11 +654,13 @@ class WorkflowEngine:
         row.updated_at = now
 
     def _due_spec(self, spec: str, workflow, guid: str, element: str) -> str:
-        """A due or SLA value is a literal (``PT24H``, ``3WD``) or an expression over the task data
-        (``"PT2H" if urgency == "especially_urgent" else "PT24H"``)."""
-        if self.is_literal(spec.strip()):
+        """A due or SLA value is a literal (``PT24H``, ``3WD``) or an expression over the task data:
+        ``=appeal_period`` or ``"PT2H" if urgency == "especially_urgent" else "PT24H"``."""
+        kind = due_value_kind(spec, self.is_literal)
+        if kind != "expression":
             return spec.strip()
-        value = self.evaluator.evaluate(spec, runtime.task_data(workflow, guid), element_id=element)
+        value = self.evaluator.evaluate(spec.strip().removeprefix("="), runtime.task_data(workflow, guid),
+                                        element_id=element)
         if not isinstance(value, str):
             raise ValidationError(f"[{element}] due/SLA expression gave {value!r}, not a duration text",
                                   {element: ["not a duration"]})

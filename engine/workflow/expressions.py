@@ -71,8 +71,16 @@ class SafeEvaluator:
     # --- public ---------------------------------------------------------------------------------
     def check(self, source: str, *, mode: Literal["eval", "exec"] = "eval",
               element_id: str | None = None) -> None:
-        """Refuse ``source`` unless it is inside the allowed language and limits (runs nothing)."""
-        self._tree(source, mode, element_id)
+        """Refuse ``source`` unless it is inside the allowed language and limits.
+
+        Runs nothing from the task data; constant sub-expressions (``9**9**9``, ``'a' * 10**10``) are
+        computed under the run-time limits, so a bomb is refused at deploy, not when a case reaches it.
+        """
+        tree = self._tree(source, mode, element_id)
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.BinOp, ast.UnaryOp)) and _constant_only(node):
+                run = _Run(self, {})
+                self._guard(lambda n=node, r=run: r.value(n), source, mode, element_id, run)
 
     def evaluate(self, expression: str, data: Mapping[str, Any], *, element_id: str | None = None) -> Any:
         """The value of ``expression`` with the names in ``data`` and the whitelisted functions."""
@@ -137,6 +145,14 @@ class SafeEvaluator:
         # Messages may quote task data; identity numbers only ever appear masked (DESIGN.md, 10).
         text = _ID_NUMBER.sub(r"\1********\2", f"{message} ({where})")
         return ExpressionError(text, expression=source, element_id=element_id)
+
+
+_CONSTANT_NODES = (ast.BinOp, ast.UnaryOp, ast.Constant, ast.List, ast.Tuple, ast.operator, ast.unaryop,
+                   ast.expr_context)
+
+
+def _constant_only(node: ast.AST) -> bool:
+    return all(isinstance(n, _CONSTANT_NODES) for n in ast.walk(node))
 
 
 class _Run:

@@ -35,7 +35,12 @@ class LeaderLease:
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
     def acquire(self) -> bool:
-        """Take or renew the lease; True while this process is the leader."""
+        """Take or renew the lease; True while this process is the leader.
+
+        Lease times are wall-clock on purpose, not the engine clock: a lease measures whether a
+        *process* is alive, and moving the engine's clock in a test (hours or days at a time) must
+        not make a live leader look dead.
+        """
         now = datetime.now(timezone.utc)
         try:
             with self.db.write() as session:
@@ -62,7 +67,9 @@ class LeaderLease:
 class TimerScheduler:
     """A periodic sweep plus one date job at the next due time, only while holding the lease."""
 
-    def __init__(self, services, *, sweep_seconds: float = 5.0, lease_ttl: float = 30.0) -> None:
+    def __init__(self, services, *, sweep_seconds: float | None = None, lease_ttl: float | None = None) -> None:
+        sweep_seconds = sweep_seconds or float(os.environ.get("JISHIJIU_SCHEDULER_SWEEP_SECONDS", "5"))
+        lease_ttl = lease_ttl or float(os.environ.get("JISHIJIU_SCHEDULER_LEASE_TTL", "30"))
         self.services = services
         self.engine = services.engine
         self.lease = LeaderLease(services.db, services.clock, ttl=timedelta(seconds=lease_ttl))

@@ -226,10 +226,6 @@ def test_events_with_sub_second_times_and_chinese_text_verify_after_a_database_r
     assert verify(svc).ok
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: audit.append hashes at.isoformat() as given, but UTCDateTime stores "
-                                       "and returns UTC; an event appended with an aware non-UTC time (e.g. "
-                                       "Asia/Shanghai, what people see) verifies as edited — normalise `at` to UTC "
-                                       "in append() and anchor() before hashing")
 def test_an_event_appended_with_a_shanghai_time_verifies(svc):
     with svc.db.write() as session:
         audit.append(session, chain="user:zhang", actor="zhang", action="user.login", object_type="user",

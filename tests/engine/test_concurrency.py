@@ -249,17 +249,6 @@ def sibling_race(url: str, clock, *, rounds: int, shared: bool, action: str = "c
 
 # --- the tests ------------------------------------------------------------------------------------
 ENGINES = pytest.mark.parametrize("shared", [False, True], ids=["engine-per-thread", "shared-engine"])
-PG_AUDIT_RACE = ("BUG: on PostgreSQL two transactions on one case both read the audit chain head and insert "
-                 "the same (chain, seq): the loser gets a raw sqlalchemy IntegrityError (uq_audit_event_chain_seq), "
-                 "not Conflict — audit.append/engine._operate need a lock on the case (SELECT … FOR UPDATE on "
-                 "process_instance) or must turn the unique violation into Conflict")
-
-
-def xfail_on_postgres(request, database_url: str, reason: str) -> None:
-    if database_url.startswith("postgresql"):
-        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
-
-
 @ENGINES
 def test_of_many_people_claiming_one_task_exactly_one_wins_and_the_rest_get_conflict(database_url, clock, shared):
     tally = claim_race(database_url, clock, threads=QUICK_THREADS, rounds=QUICK_ROUNDS, shared=shared)
@@ -277,33 +266,25 @@ def test_of_many_people_completing_one_task_exactly_one_completion_is_recorded(d
 
 @ENGINES
 def test_two_parallel_checks_finished_at_once_release_the_join_exactly_once(request, database_url, clock, shared):
-    xfail_on_postgres(request, database_url, PG_AUDIT_RACE)
     tally = sibling_race(database_url, clock, rounds=6, shared=shared)
     assert tally.errors == [] and tally.rounds == 6
 
 
 @ENGINES
 def test_two_parallel_checks_claimed_at_once_are_both_claimed(request, database_url, clock, shared):
-    xfail_on_postgres(request, database_url, PG_AUDIT_RACE)
     tally = sibling_race(database_url, clock, rounds=4, shared=shared, action="claim")
     assert tally.errors == [] and tally.rounds == 4
 
 
-def test_the_loser_of_a_sibling_race_gets_conflict_and_its_retry_succeeds(request, database_url, clock):
-    """Forced on PostgreSQL: both read version n; the second writer must get Conflict, then retry."""
-    xfail_on_postgres(request, database_url, PG_AUDIT_RACE)
+def test_sibling_completions_queue_on_the_case_row_so_nobody_loses(request, database_url, clock):
+    """Forced overlap: the second writer waits for the first (row lock on PostgreSQL, BEGIN IMMEDIATE on
+    SQLite), then reads the new state and succeeds; no update is lost and no retry is needed."""
     tally = sibling_race(database_url, clock, rounds=1, shared=False)
-    if database_url.startswith("postgresql"):
-        assert tally.retries == 1
-    else:
-        assert tally.retries == 0   # SQLite queues the writers: nobody loses
+    assert tally.errors == []
+    assert tally.retries == 0
 
 
 def test_two_processes_deploying_the_same_new_file_at_once_make_one_version(request, database_url, clock):
-    xfail_on_postgres(request, database_url,
-                      "BUG: DefinitionRepository.deploy reads the latest version and inserts version+1 without a "
-                      "lock; two web workers deploying processes/ at start-up on PostgreSQL collide on "
-                      "uq(key, version) and one crashes with a raw IntegrityError")
     engines = Engines(database_url, clock, 2, shared=False)
     try:
         data = (BPMN / "casework.bpmn").read_bytes()

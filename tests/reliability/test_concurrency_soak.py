@@ -13,7 +13,7 @@ import os
 
 import pytest
 
-from tests.engine.test_concurrency import PG_AUDIT_RACE, claim_race, complete_race, sibling_race, xfail_on_postgres
+from tests.engine.test_concurrency import claim_race, complete_race, sibling_race
 
 THREADS = int(os.environ.get("JISHIJIU_SOAK_THREADS", "50"))
 ROUNDS = int(os.environ.get("JISHIJIU_SOAK_ROUNDS", "200"))
@@ -37,6 +37,5 @@ def test_soak_many_people_completing_one_task(database_url, clock, shared):
 
 @ENGINES
 def test_soak_parallel_checks_finished_at_once(request, database_url, clock, shared):
-    xfail_on_postgres(request, database_url, PG_AUDIT_RACE)
     tally = sibling_race(database_url, clock, rounds=ROUNDS, shared=shared)
     assert tally.errors == [] and tally.rounds == ROUNDS

@@ -2,10 +2,9 @@
 
 This is the one place the suite waits on the wall clock: ``jishijiu scheduler`` runs on the system
 clock, so the timers are real 3-second timers and the test polls (with deadlines) while the processes
-work.  The new scheduler must first wait for the dead leader's lease to expire: 30 seconds and a
-5-second sweep in the code today.  The test passes ``JISHIJIU_SCHEDULER_LEASE_TTL`` and
-``JISHIJIU_SCHEDULER_SWEEP_SECONDS`` (proposed; not read by the code yet) and allows for the current
-defaults, so it speeds up by itself once they are honoured.
+work.  The new scheduler must first wait for the dead leader's lease to expire; the test shortens the
+lease (``JISHIJIU_SCHEDULER_LEASE_TTL=3``) and the sweep (``JISHIJIU_SCHEDULER_SWEEP_SECONDS=1``),
+which production leaves at 30 s and 5 s.
 """
 
 from __future__ import annotations
@@ -31,8 +30,8 @@ CASES = 5
 TIMER_SECONDS = 3
 PROPOSED_TTL, PROPOSED_SWEEP = 3, 1
 # What the code does today (TimerScheduler's defaults), used only to size the deadlines.
-CURRENT_TTL = TimerScheduler.__init__.__kwdefaults__["lease_ttl"]
-CURRENT_SWEEP = TimerScheduler.__init__.__kwdefaults__["sweep_seconds"]
+# The scheduler reads both settings from the environment; the subprocesses get the values above.
+CURRENT_TTL, CURRENT_SWEEP = PROPOSED_TTL, PROPOSED_SWEEP
 
 WAIT_THEN_WORK = f"""<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"

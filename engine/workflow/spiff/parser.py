@@ -9,6 +9,7 @@ Validation collects *every* problem it can find, each with file, element id and 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Callable, Iterable
@@ -173,29 +174,107 @@ class Checks:
     roles: Iterable[str] = ROLES
 
 
+def due_value_kind(value: str, is_literal: Callable[[str], bool] | None) -> str:
+    """``literal`` (PT24H, 3WD, a date), ``expression`` (``=field`` or an expression with operators)
+    or ``word`` — a bare name, almost always a typo for a duration, so it is refused."""
+    text = value.strip()
+    if text.startswith("="):
+        return "expression"
+    if is_literal is None or is_literal(text):
+        return "literal"
+    return "word" if text.isidentifier() else "expression"
+
+
+_CYCLE = re.compile(r"^R(\d*)/(.+)$", re.IGNORECASE)
+
+
+def _timer_parts(text: str) -> list[tuple[str | None, str]]:
+    """The pieces of a timer literal to check: a duration/date, or each part of an ``R<n>/…`` cycle."""
+    match = _CYCLE.match(text.strip())
+    if not match:
+        return [(text.strip(), "duration or date")]
+    count, rest = match.groups()
+    out: list[tuple[str | None, str]] = []
+    if count == "0":
+        out.append((None, "a cycle must repeat at least once"))
+    for piece in rest.split("/"):
+        piece = piece.strip()
+        if piece.upper().startswith("P") and re.fullmatch(r"P(T0+[HMS]|0+[DWMY])", piece.upper()):
+            out.append((None, "a cycle period of zero never ends"))
+        out.append((piece, "cycle part"))
+    return out
+
+
+def _reference_problems(root: etree._Element, filename: str) -> list[Problem]:
+    """Flows and boundary events must point at elements that exist (SpiffWorkflow ignores them silently)."""
+    ids = set(root.xpath("//@id"))
+    out = []
+    for node in root.xpath(".//bpmn:sequenceFlow | .//bpmn:boundaryEvent | .//bpmn:messageFlow",
+                           namespaces=NS):
+        attributes = ("attachedToRef",) if node.tag.endswith("boundaryEvent") else ("sourceRef", "targetRef")
+        for attribute in attributes:
+            target = node.get(attribute)
+            if not target:
+                out.append(Problem(filename, f"{attribute} is missing", element_id=node.get("id"),
+                                   line=node.sourceline))
+            elif target not in ids:
+                out.append(Problem(filename, f"{attribute} '{target}' names no element in this file",
+                                   element_id=node.get("id"), line=node.sourceline))
+    return out
+
+
+def _size_problems(root: etree._Element, filename: str) -> list[Problem]:
+    """Ids, names and file names must fit the database columns; every process needs an id."""
+    out = []
+    if len(filename) > 255:
+        out.append(Problem(filename, "file name is longer than 255 characters"))
+    for process in root.xpath("./bpmn:process", namespaces=NS):
+        key = (process.get("id") or "").strip()
+        if not key:
+            out.append(Problem(filename, "a bpmn:process has no id", line=process.sourceline))
+        elif len(key) > 128:
+            out.append(Problem(filename, "process id is longer than 128 characters", element_id=key[:40] + "…",
+                               line=process.sourceline))
+    for node in root.iter():
+        if not isinstance(node.tag, str):
+            continue
+        for attribute in ("id", "name"):
+            value = node.get(attribute)
+            if value is not None and len(value) > 255:
+                out.append(Problem(filename, f"{attribute} is longer than 255 characters",
+                                   element_id=(node.get("id") or "")[:40] or None, line=node.sourceline))
+    return out
+
+
 def _static_problems(root: etree._Element, filename: str, checks: Checks) -> list[Problem]:
     problems: list[Problem] = []
 
-    def add(node, message):
+    def owner_of(node):
+        """The nearest BPMN element with an id: what a designer can find in the modeller."""
         owner = node
-        while owner is not None and owner.get("id") is None:
+        while owner is not None and not (isinstance(owner.tag, str) and owner.tag.startswith(f"{{{BPMN_NS}}}")
+                                         and owner.get("id")):
             owner = owner.getparent()
-        problems.append(Problem(filename, message, element_id=owner.get("id") if owner is not None else None,
-                                line=node.sourceline))
+        return owner.get("id") if owner is not None else None
+
+    def add(node, message):
+        problems.append(Problem(filename, message, element_id=owner_of(node), line=node.sourceline))
 
     def expr(node, source, mode="eval"):
         if checks.check_expression is None or source is None:
             return
-        owner = node
-        while owner is not None and owner.get("id") is None:
-            owner = owner.getparent()
+        element = owner_of(node)
         try:
-            checks.check_expression(source.strip(), mode, owner.get("id") if owner is not None else None)
+            checks.check_expression(source.strip(), mode, element)
         except ExpressionError as exc:
-            problems.append(Problem(filename, exc.message, element_id=exc.element_id, line=node.sourceline))
+            problems.append(Problem(filename, exc.reason, element_id=element, line=node.sourceline))
 
     for node in root.xpath(".//bpmn:conditionExpression | .//bpmn:completionCondition"
-                           " | .//bpmn:loopCardinality", namespaces=NS):
+                           " | .//bpmn:loopCardinality | .//bpmn:conditionalEventDefinition/bpmn:condition"
+                           " | .//bpmn:standardLoopCharacteristics/bpmn:loopCondition"
+                           " | .//spiffworkflow:messagePayload"
+                           " | .//bpmn:correlationPropertyRetrievalExpression/bpmn:formalExpression"
+                           " | .//bpmn:correlationPropertyRetrievalExpression/bpmn:messagePath", namespaces=NS):
         if node.text and node.text.strip():
             expr(node, node.text)
     for node in root.xpath(".//bpmn:scriptTask/bpmn:script", namespaces=NS):
@@ -209,11 +288,15 @@ def _static_problems(root: etree._Element, filename: str, checks: Checks) -> lis
         if not text:
             add(node, "timer has no value")
         elif checks.is_literal_timer and checks.is_literal_timer(text):
-            if checks.check_due and not text.upper().startswith("R"):
-                try:
-                    checks.check_due(text)
-                except Exception as exc:  # noqa: BLE001 - any parse failure is the designer's to fix
-                    add(node, f"timer value '{text}' is not a valid duration or date: {exc}")
+            if checks.check_due:
+                for part, what in _timer_parts(text):
+                    if part is None:
+                        add(node, f"timer value '{text}': {what}")
+                        continue
+                    try:
+                        checks.check_due(part)
+                    except Exception as exc:  # noqa: BLE001 - any parse failure is the designer's to fix
+                        add(node, f"timer value '{text}' is not a valid {what}: {exc}")
         else:
             expr(node, text)
     for node in root.xpath(".//spiffworkflow:serviceTaskOperator/spiffworkflow:parameters/"
@@ -246,8 +329,13 @@ def _static_problems(root: etree._Element, filename: str, checks: Checks) -> lis
             for prop, value in (("dueIn", task.due_in), ("sla", task.properties.get("sla"))):
                 if not value:
                     continue
-                if checks.is_literal_timer and not checks.is_literal_timer(value.strip()):
-                    expr(node, value)  # an expression over the task data, checked like any other
+                kind = due_value_kind(value, checks.is_literal_timer)
+                if kind == "expression":
+                    expr(node, value.strip().removeprefix("="))  # over the task data
+                    continue
+                if kind == "word":
+                    add(node, f"{prop} '{value}' is not a duration (PT24H, P7D, 20WD, a date); "
+                              f"to read it from the task data write '={value.strip()}'")
                     continue
                 if checks.check_due:
                     try:
@@ -284,7 +372,10 @@ def parse_definition(data: bytes, filename: str, checks: Checks | None = None,
     if etree.QName(root).namespace != BPMN_NS or etree.QName(root).localname != "definitions":
         raise DefinitionError(Problem(filename, "the root element must be bpmn:definitions",
                                       line=root.sourceline))
-    problems = _schema_problems(root, filename)
+    # SpiffWorkflow trips over comments and processing instructions inside elements; they mean nothing
+    etree.strip_tags(root, etree.Comment, etree.ProcessingInstruction)
+    problems = _schema_problems(root, filename) + _size_problems(root, filename)
+    problems += _reference_problems(root, filename)
     main = _main_process(root)
     if main is None:
         problems.append(Problem(filename, "the file defines no bpmn:process"))

@@ -159,13 +159,16 @@ def path_taken(workflow: BpmnWorkflow) -> list[str]:
 
 
 class translate_errors:
-    """Turn SpiffWorkflow's exceptions into engine errors that name the element."""
+    """Turn whatever SpiffWorkflow (or a value it computed) raises into an engine error naming the element.
+
+    Only ``Exception`` is translated; ``KeyboardInterrupt`` and friends pass through.
+    """
 
     def __enter__(self):
         return self
 
     def __exit__(self, exc_type, exc, tb):
-        if exc is None or isinstance(exc, EngineError):
+        if exc is None or isinstance(exc, EngineError) or not isinstance(exc, Exception):
             return False
         inner = exc
         seen = set()
@@ -174,13 +177,10 @@ class translate_errors:
             if isinstance(inner, EngineError):
                 raise inner from None
             inner = getattr(inner, "exception", None) or inner.__cause__ or inner.__context__
-        if isinstance(exc, SpiffWorkflowException):
-            task = getattr(exc, "task", None)
-            element = getattr(getattr(task, "task_spec", None), "bpmn_id", None) if task else None
-            raise WorkflowError(str(exc), element_id=element) from None
-        if isinstance(exc, (ValueError, TypeError, KeyError)):
-            raise WorkflowError(f"{type(exc).__name__}: {exc}") from None
-        return False
+        task = getattr(exc, "task", None)
+        element = getattr(getattr(task, "task_spec", None), "bpmn_id", None) if task is not None else None
+        text = str(exc) if isinstance(exc, SpiffWorkflowException) else f"{type(exc).__name__}: {exc}"
+        raise WorkflowError(text, element_id=element) from None
 
 
 def timer_fired(workflow: BpmnWorkflow, guid: str, due_at: datetime) -> bool:

@@ -16,6 +16,8 @@ from typing import Any, Callable, Mapping
 
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (CycleTimerEventDefinition, TimeDateEventDefinition,
+                                                              TimerEventDefinition)
 
 from engine.errors import ExpressionError, WorkflowError
 
@@ -72,9 +74,14 @@ class SafeScriptEngine(PythonScriptEngine):
         element = _element_id(task)
         text = (expression or "").strip()
         if self.is_literal(text):
-            return self._literal(text)
-        data = task.data if not external_context else {**external_context, **task.data}
-        return _to_spiff(self.evaluator.evaluate(text, data, element_id=element))
+            value = self._literal(text)
+        else:
+            data = task.data if not external_context else {**external_context, **task.data}
+            value = _to_spiff(self.evaluator.evaluate(text, data, element_id=element))
+        definition = getattr(getattr(task, "task_spec", None), "event_definition", None)
+        if isinstance(definition, TimerEventDefinition) and expression == definition.expression:
+            _check_timer_value(definition, value, element)
+        return value
 
     def execute(self, task, script, external_context=None):
         if external_context:
@@ -111,6 +118,22 @@ class SafeScriptEngine(PythonScriptEngine):
         if _NAIVE_DATETIME.match(text):
             return text + SHANGHAI_OFFSET
         return text
+
+
+def _check_timer_value(definition, value, element: str | None) -> None:
+    """A timer's computed value must be something SpiffWorkflow can schedule; say so naming the element."""
+    try:
+        if not isinstance(value, str):
+            raise TypeError(f"a {type(value).__name__}, not text")
+        if isinstance(definition, CycleTimerEventDefinition):
+            TimerEventDefinition.parse_iso_recurring_interval(value)
+        elif isinstance(definition, TimeDateEventDefinition):
+            TimerEventDefinition.get_datetime(value)
+        else:
+            TimerEventDefinition.get_timedelta_from_start(TimerEventDefinition.parse_iso_duration(value))
+    except Exception as exc:  # noqa: BLE001 - SpiffWorkflow raises bare Exception/OverflowError here
+        raise ExpressionError(f"timer value {value!r} is not a valid ISO 8601 duration, date or cycle ({exc})",
+                              element_id=element) from None
 
 
 def _element_id(task) -> str | None:

@@ -25,6 +25,7 @@ class XmlLimits:
 
 DEFAULT_LIMITS = XmlLimits()
 
+_XINCLUDE = "{http://www.w3.org/200"  # 2001/XInclude and 2003/XInclude
 _DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY|ELEMENT|ATTLIST)", re.IGNORECASE)
 
 
@@ -55,6 +56,10 @@ def parse_xml(data: bytes | str, filename: str, limits: XmlLimits = DEFAULT_LIMI
         raise DefinitionError(Problem(filename, "file is empty"))
     if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise DefinitionError(Problem(filename, "file is binary, not BPMN XML"))
+    if data.count(b"<") > 2 * limits.max_elements:
+        # refuse before lxml builds a huge tree: every element needs at least one '<'
+        raise DefinitionError(Problem(
+            filename, f"more than {limits.max_elements:,} XML elements"))
     match = _DOCTYPE.search(data)
     if match:
         raise DefinitionError(Problem(
@@ -88,6 +93,9 @@ def _check_shape(root: etree._Element, filename: str, limits: XmlLimits) -> None
             raise DefinitionError(Problem(
                 filename, f"XML nested deeper than {limits.max_depth} levels",
                 element_id=element.get("id"), line=element.sourceline))
+        if isinstance(element.tag, str) and element.tag.startswith(_XINCLUDE):
+            raise DefinitionError(Problem(filename, "XInclude is not allowed in BPMN",
+                                          line=element.sourceline))
         if isinstance(element, etree._Entity):
             raise DefinitionError(Problem(filename, "entity references are not allowed",
                                           line=element.sourceline))

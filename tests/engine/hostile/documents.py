@@ -78,7 +78,7 @@ SLOT_DEFAULTS = {
 EXPRESSION_SLOTS = {
     "condition": ("eval", "to_assess"),
     "timer": ("eval", "remind"),
-    "param": ("eval", "income"),     # the parameter's own id (see the xfail test on this)
+    "param": ("eval", "assess"),     # the service task, the id a designer finds in the modeller
     "cardinality": ("eval", "vote"),
     "completion": ("eval", "vote"),
     "script": ("exec", "prepare"),

@@ -31,11 +31,6 @@ def deploy_services(database_url):
     svc.close()
 
 
-@pytest.mark.xfail(strict=True, raises=(AssertionError, SQLAlchemyError, pytest.fail.Exception),
-                   reason="BUG: parser.parse_definition accepts a bpmn:process without an id (key None) and ids, "
-                          "names and file names longer than the columns (key 128, name/filename 255); "
-                          "DefinitionRepository.deploy then fails with a raw IntegrityError/DataError "
-                          "(PostgreSQL) or stores them (SQLite)")
 @pytest.mark.parametrize("name", list(DOES_NOT_FIT))
 def test_a_definition_that_does_not_fit_the_tables_is_refused_naming_the_file(name, deploy_services):
     text, filename = DOES_NOT_FIT[name]
