@@ -189,3 +189,51 @@ def timer_fired(workflow: BpmnWorkflow, guid: str, due_at: datetime) -> bool:
     if task is None:
         return False
     return not task.has_state(TaskState.CANCELLED)
+
+
+@dataclass(frozen=True)
+class MigrationDiff:
+    """What moving a running instance to another spec would change (plain data for a preview)."""
+
+    current: list[str]
+    removed: list[str]
+    changed: list[str]
+    added: list[str]
+    blocking: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.blocking
+
+
+def diff_for_migration(workflow: BpmnWorkflow, new: ParsedDefinition, registry) -> tuple[MigrationDiff, object]:
+    from SpiffWorkflow.bpmn.util.diff import diff_workflow
+
+    top, sub = diff_workflow(registry, workflow, new.spec, new.subprocess_specs)
+    waiting = [t for t in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING)
+               if getattr(t.task_spec, "bpmn_id", None)]
+    current = sorted({t.task_spec.bpmn_id for t in waiting})
+    removed = sorted({t.task_spec.bpmn_id for t in top.removed if getattr(t.task_spec, "bpmn_id", None)})
+    changed = sorted({t.task_spec.bpmn_id for t in top.changed if getattr(t.task_spec, "bpmn_id", None)})
+    old_ids = {s.bpmn_id for s in workflow.spec.task_specs.values() if getattr(s, "bpmn_id", None)}
+    added = sorted({s.bpmn_id for s in new.spec.task_specs.values()
+                    if getattr(s, "bpmn_id", None) and s.bpmn_id not in old_ids})
+    blocking = [f"the case waits at '{b}', which the new version does not have" for b in current if b in removed]
+    if any(d is None for d in sub.values()):
+        blocking.append("a running subprocess has no counterpart in the new version")
+    return MigrationDiff(current, removed, changed, added, blocking), (top, sub)
+
+
+def apply_migration(workflow: BpmnWorkflow, new: ParsedDefinition, diffs) -> None:
+    """Move the instance onto ``new``; READY/WAITING branches restart (their timers start again)."""
+    from SpiffWorkflow.bpmn.util.diff import migrate_workflow
+
+    top, sub = diffs
+    with translate_errors():
+        migrate_workflow(top, workflow, new.spec)
+        for sp_id, sp_diff in sub.items():
+            subprocess = workflow.subprocesses.get(sp_id)
+            if subprocess is not None and sp_diff is not None:
+                migrate_workflow(sp_diff, subprocess, new.subprocess_specs[subprocess.spec.name])
+        workflow.subprocess_specs = new.subprocess_specs
+    run_engine(workflow)

@@ -52,6 +52,10 @@ class StateSerializer:
         # register() stored partial(_obj_to_dict, typename, converter.to_dict)
         self._converter = registry.convert_to_dict[registry.typenames[BpmnWorkflow]].args[1].__self__
 
+    @property
+    def registry(self):
+        return self._serializer.registry
+
     def dump(self, workflow: BpmnWorkflow) -> str:
         registry = self._serializer.registry
         registry._encoder_mode = True
