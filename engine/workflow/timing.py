@@ -1,0 +1,152 @@
+"""Timers and statutory clocks as the engine drives them (a mixin of WorkflowEngine)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
+
+from engine.actors import SYSTEM, Actor
+from engine.errors import Conflict, EngineError, NotAllowed, NotFound
+from engine.workflow import audit, sla
+from engine.workflow.models import ProcessInstance, Timer
+from engine.workflow.spiff import runtime
+from engine.workflow.views import FiredTimer, InstanceView
+
+log = logging.getLogger("jishijiu.engine")
+
+
+class TimingOperations:
+    def next_timer_due(self) -> datetime | None:
+        """The earliest BPMN timer or statutory-clock step; the scheduler wakes then."""
+        with self.db.read() as session:
+            timer = session.execute(select(Timer.due_at).where(Timer.status == "pending")
+                                    .order_by(Timer.due_at).limit(1)).scalar()
+            clock = sla.next_due(session)
+        times = [t for t in (timer, clock) if t is not None]
+        return min(times) if times else None
+
+    def check_slas(self) -> list[sla.SlaEvent]:
+        """Warn, mark overdue and escalate every statutory clock that has a step due; each once."""
+        now = self.clock.now()
+        with self.db.read() as session:
+            ids = sla.due_clock_ids(session, now)
+            by_instance: dict[int, list[int]] = {}
+            for clock_id, instance_id in session.execute(
+                    select(sla.SlaClock.id, sla.SlaClock.instance_id).where(sla.SlaClock.id.in_(ids))):
+                by_instance.setdefault(instance_id, []).append(clock_id)
+        events: list[sla.SlaEvent] = []
+        for instance_id, clock_ids in sorted(by_instance.items()):
+            def action(ctx, parsed, workflow, clock_ids=clock_ids):
+                happened = []
+                for clock_id in clock_ids:
+                    happened += sla.advance_clock(ctx.session, clock_id, ctx.now, ctx.instance)
+                waiting = runtime.waiting_message_names(workflow)
+                for event in happened:
+                    if event.message_name in waiting:
+                        self._step(ctx, parsed, workflow, lambda e=event: runtime.send_message(
+                            workflow, e.message_name, {"clock_id": e.clock_id, "level": e.level}))
+                        waiting = runtime.waiting_message_names(workflow)
+                events.extend(happened)
+            try:
+                self._operate(instance_id, SYSTEM, action, {}, allow_inactive=True, operation="sla")
+            except Conflict:
+                log.info("SLA step of case %s was taken by another worker", instance_id)
+        return events
+
+    def escalations(self, instance_id: int, actor: Actor) -> list[dict]:
+        with self.db.read() as session:
+            self._visible_instance(session, instance_id, actor)
+            return sla.escalations_of(session, instance_id)
+
+    def pause_clock(self, instance_id: int, actor: Actor, *, reason: str, name: str | None = None) -> None:
+        self._clock_op(instance_id, actor, name, lambda s, c, now: sla.pause(s, c, now, actor=actor.username,
+                                                                             reason=reason), "running")
+
+    def resume_clock(self, instance_id: int, actor: Actor, *, name: str | None = None) -> None:
+        self._clock_op(instance_id, actor, name, lambda s, c, now: sla.resume(s, c, now, actor=actor.username),
+                       "paused")
+
+    def _clock_op(self, instance_id, actor, name, op, status) -> None:
+        if actor.role not in ("caseworker", "approver", "supervisor", "admin"):
+            raise NotAllowed("only caseworkers, approvers and supervisors may pause or resume a clock")
+        with self.db.write() as session:
+            self._visible_instance(session, instance_id, actor)
+            clocks = [c for c in sla.clocks_of(session, instance_id)
+                      if c.status == status and (name is None or c.name == name)]
+            if not clocks:
+                raise Conflict(f"case {instance_id} has no {status} clock" + (f" named '{name}'" if name else ""))
+            for clock in clocks:
+                op(session, clock, self.clock.now())
+
+    def fire_due_timers(self, *, limit: int = 500) -> list[FiredTimer]:
+        """Advance every active case with a timer due now, oldest due first; each in its own transaction.
+
+        A case whose step fails is marked ``error`` (with the reason, audited) so that it stops being
+        retried and never starves the timers of other cases; ``retry_case`` puts it back.
+        """
+        now = self.clock.now()
+        with self.db.read() as session:
+            ids = list(session.execute(
+                select(Timer.instance_id).join(ProcessInstance, ProcessInstance.id == Timer.instance_id)
+                .where(Timer.status == "pending", Timer.due_at <= now, ProcessInstance.status == "active")
+                .group_by(Timer.instance_id).order_by(func.min(Timer.due_at), Timer.instance_id)
+                .limit(limit)).scalars())
+        fired: list[FiredTimer] = []
+        for instance_id in ids:
+            try:
+                fired.extend(self.fire_instance_timers(instance_id))
+            except Conflict:
+                log.info("case %s was advanced by another worker", instance_id)
+            except EngineError as exc:
+                log.error("timers of case %s failed: %s", instance_id, exc)
+                self._mark_error(instance_id, str(exc))
+            except DBAPIError as exc:  # deadlock, serialization failure: next sweep retries
+                log.warning("timers of case %s hit a database conflict: %s", instance_id, exc.orig)
+        return fired
+
+    def _mark_error(self, instance_id: int, reason: str) -> None:
+        with self.db.write() as session:
+            row = session.get(ProcessInstance, instance_id, with_for_update=True)
+            if row is None or row.status != "active":
+                return
+            row.status, row.error, row.updated_at = "error", reason[:2000], self.clock.now()
+            audit.append(session, chain=audit.case_chain(instance_id), actor=SYSTEM.username,
+                         action="instance.failed", object_type="instance", object_id=instance_id,
+                         at=self.clock.now(), after={"error": reason[:2000]})
+        self._cache_drop(instance_id)
+
+    def retry_case(self, instance_id: int, actor: Actor) -> InstanceView:
+        """Put a case that failed back to ``active`` (after its cause was fixed) and run what is due."""
+        if actor.role not in ("admin", "supervisor"):
+            raise NotAllowed("only an admin or a supervisor may retry a failed case")
+        with self.db.write() as session:
+            row = session.get(ProcessInstance, instance_id, with_for_update=True)
+            if row is None or not actor.sees(row.region_code):
+                raise NotFound(f"case {instance_id} not found")
+            if row.status != "error":
+                raise Conflict(f"case {instance_id} is {row.status}, not failed")
+            before = row.error
+            row.status, row.error, row.updated_at = "active", None, self.clock.now()
+            audit.append(session, chain=audit.case_chain(instance_id), actor=actor.username,
+                         action="instance.retried", object_type="instance", object_id=instance_id,
+                         at=self.clock.now(), before={"error": before})
+        try:
+            self.fire_instance_timers(instance_id)
+        except Conflict:
+            pass
+        except EngineError as exc:
+            self._mark_error(instance_id, str(exc))
+            raise
+        return self.instance(instance_id, actor)
+
+    def fire_instance_timers(self, instance_id: int) -> list[FiredTimer]:
+        holder: dict = {"fired": []}
+
+        def action(ctx, parsed, workflow):
+            self._step(ctx, parsed, workflow, lambda: runtime.run_engine(workflow))
+
+        self._operate(instance_id, SYSTEM, action, holder, operation="timer")
+        return holder["fired"]
