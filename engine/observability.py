@@ -107,3 +107,5 @@ def configure_logging(fmt: str = "json", level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # APScheduler reports every sweep at INFO; only its warnings matter to an operator
+    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, root.level))
