@@ -1,8 +1,8 @@
 """HTML pages for caseworkers and designers (Flask-Login sessions, CSRF on every form).
 
 One blueprint per concern: ``auth`` (log in and out, language), ``inbox``, ``tasks``, ``cases``,
-``designer``.  Every page checks the role (403) and every object the user's region (404, never
-saying that it exists).  CSRF protection covers every unsafe request outside ``/api/``, which
+``designer``, ``dashboard`` (supervisors' figures), ``supervision`` (escalations, 停表).  Every
+page checks the role (403) and every object the user's region (404, never saying that it exists).  CSRF protection covers every unsafe request outside ``/api/``, which
 authenticates with bearer tokens instead of cookies.
 """
 
@@ -12,7 +12,7 @@ from flask import Flask, request
 from flask_wtf.csrf import CSRFProtect
 
 from web.i18n import LANGUAGES, current_language, gettext, html_lang
-from web.pages import auth, cases, designer, inbox, tasks
+from web.pages import auth, cases, dashboard, designer, inbox, supervision, tasks
 from web.pages.common import local_time, mask_text, role_label, status_label
 
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -44,7 +44,7 @@ def init_app(app: Flask) -> None:
     """Register the page blueprints, login, CSRF and the template helpers."""
     _csrf(app)
     auth.init_login(app)
-    for blueprint in (auth.bp, inbox.bp, tasks.bp, cases.bp, designer.bp):
+    for blueprint in (auth.bp, inbox.bp, tasks.bp, cases.bp, designer.bp, dashboard.bp, supervision.bp):
         app.register_blueprint(blueprint)
     app.jinja_env.globals.update(
         _=gettext, current_language=current_language, html_lang=html_lang, LANGUAGES=LANGUAGES,

@@ -15,7 +15,7 @@ from engine.workflow import audit
 from engine.workflow.models import AuditEvent, HumanTask, ProcessDefinition
 from web import diagram
 from web.i18n import gettext as _
-from web.pages import forms
+from web.pages import forms, supervision
 from web.pages.tasks import form_schemas
 from web.pages.common import (CASEWORK_ROLES, REVEAL_ROLES, actor, countdown, local_time, mask_text,
                               page_blueprint, roles_required, services, status_label)
@@ -53,6 +53,13 @@ def action_label(action: str) -> str:
         "timer.fired": _("计时到期"), "message.received": _("收到消息"),
         "id_number.revealed": _("查看完整身份证号"), "escalation.raised": _("超时升级"),
         "sla.warning": _("时限预警"), "payment.made": _("发放"), "data.changed": _("修改数据"),
+        "sla.started": _("开始计时"), "sla.stopped": _("停止计时"), "sla.paused": _("停表"),
+        "sla.resumed": _("恢复计时"), "sla.escalated": _("超时升级"), "payment.paid": _("发放救助金"),
+        "payment.scheduled": _("安排按月发放"), "decision.recorded": _("作出决定"),
+        "referral.created": _("转办"), "referral.answered": _("转办反馈"), "notification.sent": _("告知"),
+        "case.started_child": _("发起关联案件"), "instance.failed": _("流程出错"),
+        "instance.retried": _("重新执行"), "instance.migrated": _("迁移到新版本"),
+        "assessment.recorded": _("测算"),
     }
     return labels.get(action, action)
 
@@ -185,6 +192,7 @@ def _page(case_id: int, reveal: int | None = None, status: int = 200):
             if k not in ("case_id",)][:40]
     return render_template(
         "cases/case.html", case=case, process_name=process_name, tasks=tasks, events=events,
+        clock_panel=supervision.clock_panel(case.id, who),  # case.html plus its statutory clocks
         intact=intact, svg=svg, record=record, members=members, household_note=note,
         may_reveal=who.role in REVEAL_ROLES, data=data, status_text=status_label(case.status),
         created=local_time(case.created_at), updated=local_time(case.updated_at)), status
