@@ -20,6 +20,7 @@ from engine.clock import Clock, OffsetClock, SystemClock
 from engine.db import Database, database_url_from_env
 from engine.observability import EngineMetrics
 from engine.workflow.calendar import BusinessCalendar
+from engine.workflow.calendars import Calendars
 from engine.workflow.durations import parse_due
 from engine.workflow.engine import ServiceRegistry, WorkflowEngine
 from engine.workflow.expressions import SafeEvaluator, is_iso_literal
@@ -80,6 +81,7 @@ class Services:
     settings: dict = field(default_factory=dict)
     test_offset: DatabaseOffset | None = None
     metrics: EngineMetrics | None = None
+    calendars: Calendars | None = None
 
     def close(self) -> None:
         self.db.dispose()
@@ -91,6 +93,9 @@ class Services:
         clock runs exactly what the scheduler would have run.  A fired timer can make more work
         due at once; the loop is bounded.
         """
+        from engine.casework import signals
+
+        signals.start_waiting(self.db, self.engine, now=self.clock.now())  # received before discovery existed
         timers: list = []
         events: list = []
         for _ in range(20):
@@ -101,17 +106,6 @@ class Services:
             if not fired and not stepped:
                 break
         return {"timers": timers, "sla": events}
-
-
-def load_calendar_overrides(db: Database) -> dict[date, bool]:
-    try:
-        with db.read() as session:
-            row = session.get(Setting, "calendar_overrides")
-    except Exception:  # noqa: BLE001 - before migrations
-        return {}
-    if row is None or not isinstance(row.value, dict):
-        return {}
-    return {date.fromisoformat(k): bool(v) for k, v in row.value.items()}
 
 
 def build(config: Mapping[str, Any] | None = None) -> Services:
@@ -128,7 +122,8 @@ def build(config: Mapping[str, Any] | None = None) -> Services:
             clock = OffsetClock(test_offset)
         else:
             clock = SystemClock()
-    calendar = BusinessCalendar(overrides=load_calendar_overrides(db))
+    calendars = Calendars.load(db)
+    calendar = calendars.national
     registry = ServiceRegistry()
     pm = None
     settings: dict = {}
@@ -140,12 +135,13 @@ def build(config: Mapping[str, Any] | None = None) -> Services:
     engine = WorkflowEngine(
         db, clock=clock, calendar=calendar, evaluator=evaluator, services=registry,
         cache_size=int(cfg.get("INSTANCE_CACHE_SIZE", 512)),
-        is_literal=is_iso_literal, parse_due=lambda spec, start: parse_due(spec, start, calendar))
+        is_literal=is_iso_literal,
+        parse_due=lambda spec, start, region=None: parse_due(spec, start, calendars.for_region(region)))
     metrics = EngineMetrics()
     metrics.add_database_collector(db, clock)
     engine.metrics = metrics
     services = Services(cfg, db, clock, calendar, evaluator, engine, registry, pm, settings, test_offset,
-                        metrics)
+                        metrics, calendars)
     from engine.casework import operations
 
     operations.register(services)

@@ -5,3 +5,4 @@ from engine.workflow import models as workflow_models  # noqa: F401
 from engine.workflow import sla  # noqa: F401
 from engine.casework import models as casework_models  # noqa: F401
 from engine.casework import funds, payments, referrals  # noqa: F401
+from engine.casework import signals  # noqa: F401

@@ -174,6 +174,63 @@ def audit_anchor() -> None:
     services.close()
 
 
+@main.group()
+def calendar() -> None:
+    """Working-day calendar overrides (a year's holidays the package does not know yet, local days)."""
+
+
+@calendar.command("set")
+@click.argument("day", type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.option("--workday", "kind", flag_value="workday", help="an adjusted working day (调休)")
+@click.option("--holiday", "kind", flag_value="holiday", help="a day off")
+@click.option("--remove", "kind", flag_value="remove", help="forget the override")
+@click.option("--region", default="", help="a region prefix for a local override (default: national)")
+def calendar_set(day, kind: str | None, region: str) -> None:
+    """Override one day; takes effect for new due dates after the next start of each process."""
+    from engine.workflow import audit
+    from engine.workflow.calendars import set_override
+
+    if kind is None:
+        click.echo("say --workday, --holiday or --remove", err=True)
+        sys.exit(2)
+    services = _services()
+    try:
+        with services.db.write() as session:
+            working = {"workday": True, "holiday": False, "remove": None}[kind]
+            set_override(session, day.date(), working, region)
+            audit.append(session, chain="calendar", actor="cli", action="calendar.override",
+                         object_type="calendar", object_id=region or "national", at=services.clock.now(),
+                         after={"day": day.date().isoformat(), "kind": kind, "region": region})
+    except EngineError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    finally:
+        services.close()
+    click.echo(f"{day.date().isoformat()}: {kind} ({region or 'national'})")
+
+
+@calendar.command("show")
+@click.option("--region", default=None)
+@click.option("--year", type=int, default=None)
+def calendar_show(region: str | None, year: int | None) -> None:
+    """List the working days the engine counts for a year (holidays and adjusted workdays)."""
+    from datetime import date, timedelta
+
+    services = _services()
+    cal = services.calendars.for_region(region)
+    year = year or services.clock.now().year
+    day = date(year, 1, 1)
+    while day.year == year:
+        weekend = day.weekday() >= 5
+        working = cal.is_workday(day)
+        if working == weekend:
+            click.echo(f"{day.isoformat()} {'调休上班 workday' if working else '放假 holiday'}")
+        day += timedelta(days=1)
+    if year in cal.unknown_years():
+        click.echo(f"note: {year} is not in the holidays package; only weekends and overrides count", err=True)
+    services.close()
+
+
 @main.command()
 def demo() -> None:
     """Load the Jining demo data (idempotent)."""

@@ -88,7 +88,7 @@ def register(services) -> None:
     def referral(params, data, ctx):
         _require(params, "target")
         spec = str(params.get("due") or services.config.get("REFERRAL_DUE", DEFAULT_REFERRAL_DUE))
-        due_at = engine.parse_due(spec, ctx.now)
+        due_at = engine.parse_due(spec, ctx.now, ctx.instance.region_code)
         row = referrals.create_referral(
             ctx.session, instance_id=ctx.instance.id, household_id=ctx.instance.household_id,
             region_code=ctx.instance.region_code, target=str(params["target"]),
@@ -100,7 +100,9 @@ def register(services) -> None:
             engine.definitions.latest(ctx.session, "referral")
         except NotFound:
             return {"referral_id": row.id, "due_at": due_at.isoformat(), "case_id": None}
-        if ctx.instance.process_key != "referral":
+        if ctx.instance.process_key == "referral":
+            row.case_id = ctx.instance.id  # the referral process made its own slip: it tracks it
+        else:
             child = engine.start_child(ctx, "referral", {
                 "referral_id": row.id, "target": row.target, "reason": row.reason, "due": spec,
                 "due_at": due_at.isoformat()})
@@ -148,7 +150,7 @@ def register(services) -> None:
         rows = ctx.session.execute(select(accounts.UserAccount).where(
             accounts.UserAccount.role == "committee", accounts.UserAccount.active.is_(True))
             .order_by(accounts.UserAccount.username)).scalars()
-        members = {u.username: {"name": u.display_name or u.username} for u in rows
+        members = {u.username: {"username": u.username, "name": u.display_name or u.username} for u in rows
                    if region.startswith(u.region) or u.region.startswith(region)}
         excluded = set(referrals.relatives_of(ctx.session, ctx.instance.household_id))
         return {"members": {k: v for k, v in members.items() if k not in excluded}}
@@ -159,6 +161,27 @@ def register(services) -> None:
                        ("committee.members", committee)):
         registry.register(name, func)
     engine.hooks.excluded_users = lambda session, instance: referrals.relatives_of(session, instance.household_id)
+
+    def record_slip_feedback(ctx, workflow) -> None:
+        """A referral case that ends with an outcome records it on its slip (件件有反馈)."""
+        if ctx.instance.process_key != "referral" or ctx.instance.status != "completed":
+            return
+        from engine.workflow.spiff import runtime
+
+        data = runtime.final_data(workflow)
+        referral_id, outcome = data.get("referral_id"), data.get("outcome")
+        if not referral_id or outcome not in referrals.OUTCOMES:
+            return
+        row = ctx.session.get(referrals.Referral, int(referral_id))
+        if row is None or row.status != "open":
+            return
+        referrals.give_feedback(ctx.session, row, outcome=outcome, at=ctx.now, actor=ctx.actor.username,
+                                feedback=str(data.get("feedback") or "").strip() or "（无文字反馈）")
+        audit.append(ctx.session, chain=_chain(ctx), actor=ctx.actor.username, action="referral.answered",
+                     object_type="referral", object_id=row.id, at=ctx.now,
+                     after={"outcome": outcome, "feedback": row.feedback})
+
+    engine.hooks.after_step.append(record_slip_feedback)
 
 
 def today(services) -> date:

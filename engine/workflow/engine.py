@@ -8,6 +8,7 @@ drops its cached copy, so a half-run workflow is never reused.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -42,10 +43,17 @@ from engine.workflow.views import (EngineHooks, FiredTimer, InstanceView, Servic
 log = logging.getLogger("jishijiu.engine")
 
 
+def start_defaults(parsed: ParsedDefinition) -> dict:
+    """The process property ``defaults``: a JSON object of optional start data (checked at deploy)."""
+    text = parsed.meta.properties.get("defaults")
+    return dict(json.loads(text)) if text else {}
+
+
 class WorkflowEngine(TaskOperations, TimingOperations, MigrationOperations):
     def __init__(self, db: Database, *, clock: Clock, calendar, evaluator,
                  services: ServiceRegistry | None = None, cache_size: int = 512,
-                 is_literal: Callable[[str], bool], parse_due: Callable[[str, datetime], datetime]) -> None:
+                 is_literal: Callable[[str], bool],
+                 parse_due: Callable[..., datetime]) -> None:  # (spec, start, region=None)
         self.db = db
         self.clock = clock
         self.calendar = calendar
@@ -117,7 +125,7 @@ class WorkflowEngine(TaskOperations, TimingOperations, MigrationOperations):
         info = (self.definitions.by_version(session, process_key, version) if version
                 else self.definitions.latest(session, process_key))
         parsed = self.definitions.parsed(session, info.id)
-        seed = dict(data or {})
+        seed = {**start_defaults(parsed), **dict(data or {})}
         if household_id is not None:
             seed.setdefault("household_id", household_id)
         row = ProcessInstance(definition_id=info.id, process_key=info.key, status="active",
@@ -136,7 +144,7 @@ class WorkflowEngine(TaskOperations, TimingOperations, MigrationOperations):
         case_sla = parsed.meta.properties.get("sla")
         if case_sla:
             sla.start_clock(session, instance=row, name=parsed.meta.name or info.key, spec=case_sla,
-                            start=now, due=self.parse_due(case_sla, now), actor=actor.username)
+                            start=now, due=self.parse_due(case_sla, now, region_code), actor=actor.username)
         self._step(ctx, parsed, workflow, lambda: runtime.run_engine(workflow))
         view = self._view(session, row, info.version, workflow)
         if return_workflow:
@@ -256,20 +264,24 @@ class WorkflowEngine(TaskOperations, TimingOperations, MigrationOperations):
             if guid in open_rows:
                 continue
             meta = parsed.meta.tasks.get(t.bpmn_id)
-            due = self._due(meta.due_in, now, workflow, guid, t.bpmn_id) if meta and meta.due_in else None
+            due = (self._due(meta.due_in, now, workflow, guid, t.bpmn_id, row.region_code)
+                   if meta and meta.due_in else None)
             task_sla = meta.properties.get("sla") if meta is not None else None
             if task_sla:
                 task_sla = self._due_spec(task_sla, workflow, guid, t.bpmn_id)
-                sla_due = self.parse_due(task_sla, now)
+                sla_due = self.parse_due(task_sla, now, row.region_code)
                 due = due or sla_due
                 sla.start_clock(session, instance=row, name=t.name, spec=task_sla, start=now, due=sla_due,
                                 bpmn_id=t.bpmn_id, task_guid=guid, handler_group=meta.role,
                                 actor=ctx.actor.username)
+            assignee = meta.properties.get("assignee") if meta is not None else None
+            if assignee:  # a fixed assignee, e.g. each committee member's own vote task
+                assignee = self._assignee(assignee, workflow, guid, t.bpmn_id)
             session.add(HumanTask(instance_id=row.id, task_guid=guid, bpmn_id=t.bpmn_id, name=t.name,
                                   form_key=meta.form_key if meta else None,
                                   candidate_group=meta.role if meta else None, lane=t.lane,
                                   region_code=row.region_code, status="open", created_at=now,
-                                  due_at=due, version=1))
+                                  due_at=due, assignee=assignee or None, version=1))
         if ready.keys() - open_rows.keys() and self.hooks.excluded_users is not None:
             excluded = self.hooks.excluded_users(session, row) or None
             if excluded:
@@ -289,6 +301,14 @@ class WorkflowEngine(TaskOperations, TimingOperations, MigrationOperations):
                              object_type="task", object_id=task_row.id, at=now,
                              after={"task": task_row.bpmn_id})
         finished.update(getattr(ctx, "completed_guids", ()))
+        if cancelled:  # a task ended by a boundary event that fulfils it (slaMetBy) met its clock
+            taken = set(runtime.path_taken(workflow))
+            for guid, task_row in open_rows.items():
+                meta = parsed.meta.tasks.get(task_row.bpmn_id)
+                met_by = {x.strip() for x in (meta.properties.get("slaMetBy", "") if meta else "").split(",")}
+                if guid in cancelled and met_by & taken:
+                    cancelled.discard(guid)
+                    finished.add(guid)
         sla.stop_task_clocks(session, row.id, finished, now, actor=ctx.actor.username)
         sla.stop_task_clocks(session, row.id, cancelled, now, status="cancelled", actor=ctx.actor.username)
         waiting = {(w.guid, w.due_at): w for w in runtime.waiting_timers(workflow)}
@@ -335,8 +355,17 @@ class WorkflowEngine(TaskOperations, TimingOperations, MigrationOperations):
                                   {element: ["not a duration"]})
         return value
 
-    def _due(self, spec: str, now: datetime, workflow, guid: str, element: str) -> datetime:
-        return self.parse_due(self._due_spec(spec, workflow, guid, element), now)
+    def _assignee(self, spec: str, workflow, guid: str, element: str) -> str | None:
+        """A literal user name or ``=expression`` over the task data (e.g. ``=member["username"]``)."""
+        spec = spec.strip()
+        if not spec.startswith("="):
+            return spec
+        value = self.evaluator.evaluate(spec[1:], runtime.task_data(workflow, guid), element_id=element)
+        return str(value) if value else None
+
+    def _due(self, spec: str, now: datetime, workflow, guid: str, element: str,
+             region: str | None = None) -> datetime:
+        return self.parse_due(self._due_spec(spec, workflow, guid, element), now, region)
 
     # --- state cache ----------------------------------------------------------------------------
     def _load(self, row: ProcessInstance, parsed: ParsedDefinition, *, keep: bool):

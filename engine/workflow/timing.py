@@ -12,7 +12,7 @@ from engine.actors import SYSTEM, Actor
 from engine.errors import Conflict, EngineError, NotAllowed, NotFound
 from engine.workflow import audit, sla
 from engine.workflow.models import ProcessInstance, Timer
-from engine.workflow.spiff import runtime
+from engine.workflow.spiff import runtime, timeclock
 from engine.workflow.views import FiredTimer, InstanceView
 
 log = logging.getLogger("jishijiu.engine")
@@ -146,7 +146,10 @@ class TimingOperations:
         holder: dict = {"fired": []}
 
         def action(ctx, parsed, workflow):
-            self._step(ctx, parsed, workflow, lambda: runtime.run_engine(workflow))
+            def fire():
+                with timeclock.firing():
+                    runtime.run_engine(workflow)
+            self._step(ctx, parsed, workflow, fire)
 
         self._operate(instance_id, SYSTEM, action, holder, operation="timer")
         return holder["fired"]

@@ -30,7 +30,8 @@ class JishijiuApi(Api):
 
 def init_app(app: Flask) -> None:
     """Register the API blueprints (and the test clock when ``TESTING`` is on)."""
-    from web.api import auth, cases, households, processes, programmes, standards, tasks, testing
+    from web.api import (auth, cases, clocks, funds, households, migrations, processes, programmes,
+                         referrals, signals, standards, tasks, testing)
 
     app.config.setdefault("API_TITLE", "jishijiu 济时救 REST API")
     app.config.setdefault("API_VERSION", "v1")
@@ -47,8 +48,8 @@ def init_app(app: Flask) -> None:
     app.url_map.converters["api_id"] = IdConverter
     api = JishijiuApi(app)
     api.register_converter(IdConverter, id_param_schema)
-    resources = [auth.blp, households.blp, standards.blp, programmes.blp, cases.blp, tasks.blp,
-                 processes.blp]
+    resources = [auth.blp, households.blp, standards.blp, programmes.blp, cases.blp, clocks.blp,
+                 tasks.blp, processes.blp, migrations.blp, signals.blp, referrals.blp, funds.blp]
     if app.config.get("TESTING"):
         resources.append(testing.blp)
     for blueprint in resources:

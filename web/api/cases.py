@@ -19,7 +19,7 @@ from engine.workflow.models import AuditEvent, HumanTask, ProcessInstance, Timer
 from web.api import schemas
 from web.api.common import (TOTAL_HEADER, api_blueprint, body_doc, current_actor, iso, load,
                             mask_id_numbers, read_json, services, with_total)
-from web.api.policy import CASE_READERS, CASE_STARTERS, require
+from web.api.policy import CASE_READERS, CASE_RETRIERS, CASE_STARTERS, require
 
 log = logging.getLogger("jishijiu.api")
 
@@ -85,7 +85,8 @@ def start_case():
 @blp.arguments(schemas.CaseQuery, location="query")
 @blp.response(200, schemas.CaseSummary(many=True), headers=TOTAL_HEADER)
 def list_cases(query):
-    """Cases in your region, newest first (``X-Total-Count`` counts them all)."""
+    """Cases in your region, newest first: ``status``, ``process``, ``household_id``, ``overdue``
+    (``X-Total-Count`` counts them all)."""
     actor = current_actor()
     require(actor, CASE_READERS, "read cases")
     conditions = [ProcessInstance.region_code.startswith(actor.region, autoescape=True)]
@@ -94,6 +95,8 @@ def list_cases(query):
             conditions.append(getattr(ProcessInstance, name) == query[name])
     if query.get("process"):
         conditions.append(ProcessInstance.process_key == query["process"])
+    if query.get("overdue") is not None:
+        conditions.append(ProcessInstance.overdue == query["overdue"])
     with services().db.read() as session:
         total = session.execute(select(func.count(ProcessInstance.id)).where(*conditions)).scalar()
         rows = session.execute(select(ProcessInstance).where(*conditions)
@@ -113,6 +116,16 @@ def get_case(case_id: int):
     actor = current_actor()
     require(actor, CASE_READERS, "read cases")
     return case_answer(services().engine.instance(case_id, actor), actor)
+
+
+@blp.route("/<api_id:case_id>/retry", methods=["POST"])
+@blp.response(200, schemas.Case)
+def retry_case(case_id: int):
+    """Put a failed case (status ``error``) back to ``active`` and run what is due (admin,
+    supervisor); 409 when the case has not failed."""
+    actor = current_actor()
+    require(actor, CASE_RETRIERS, "retry failed cases")
+    return case_answer(services().engine.retry_case(case_id, actor), actor)
 
 
 @blp.route("/<api_id:case_id>/events", methods=["GET"])

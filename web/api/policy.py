@@ -19,3 +19,18 @@ PROCESS_READERS = frozenset({"admin", "designer", "caseworker", "assistant", "ap
 def require(actor: Actor, roles: frozenset[str], what: str) -> None:
     """NotAllowed (403) unless the actor's role is one of ``roles``."""
     require_role(actor, roles, what)
+
+
+# Signals keep their role sets in engine.casework.signals (the engine checks them itself).
+
+REFERRAL_WRITERS = frozenset({"admin", "caseworker", "approver"})  # create slips, record feedback
+REFERRAL_READERS = frozenset({"admin", "caseworker", "approver", "supervisor"})
+
+FUND_READERS = frozenset({"admin", "caseworker", "approver", "supervisor"})
+FUND_CREATORS = frozenset({"admin"})
+FUND_ALLOCATORS = frozenset({"admin", "approver"})
+DONATION_TAKERS = frozenset({"admin", "caseworker"})
+
+CLOCK_HOLDERS = frozenset({"admin", "caseworker", "approver", "supervisor"})  # 停表 / resume
+CASE_RETRIERS = frozenset({"admin", "supervisor"})
+MIGRATORS = frozenset({"admin", "designer"})

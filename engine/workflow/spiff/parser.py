@@ -9,6 +9,7 @@ Validation collects *every* problem it can find, each with file, element id and 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -306,6 +307,13 @@ def _static_problems(root: etree._Element, filename: str, checks: Checks) -> lis
     roles = set(checks.roles)
     for process in root.xpath("./bpmn:process", namespaces=NS):
         meta = _process_meta(process)
+        if "defaults" in meta.properties:
+            try:
+                defaults = json.loads(meta.properties["defaults"])
+            except ValueError as exc:
+                defaults = exc
+            if not isinstance(defaults, dict):
+                add(process, "property 'defaults' must be a JSON object of optional start data")
         for lane_name, role in meta.lanes.items():
             if role not in roles:
                 lane = process.xpath(".//bpmn:lane[@name=$n or @id=$n]", n=lane_name, namespaces=NS)

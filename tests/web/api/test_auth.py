@@ -66,7 +66,7 @@ def test_every_api_operation_but_the_token_one_refuses_no_token(app, client):
             if method == "parameters":
                 continue
             url = path.replace("{", "").replace("}", "")
-            for name in ("household_id", "case_id", "task_id"):
+            for name in ("household_id", "case_id", "task_id", "signal_id", "referral_id", "fund_id"):
                 url = url.replace(name, "1")
             response = client.open(url, method=method.upper(), json={})
             if operation.get("security") == []:
