@@ -6,3 +6,5 @@ from engine.workflow import sla  # noqa: F401
 from engine.casework import models as casework_models  # noqa: F401
 from engine.casework import funds, payments, referrals  # noqa: F401
 from engine.casework import signals  # noqa: F401
+from engine.casework import monitoring  # noqa: F401
+from engine.casework import regions  # noqa: F401

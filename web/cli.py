@@ -268,5 +268,10 @@ def scheduler() -> None:
     run_forever(services)
 
 
+from web.cli_review import review  # noqa: E402 - the review group lives in its own module
+
+main.add_command(review)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from engine import accounts
 from engine.actors import Actor
-from engine.casework import funds, records
+from engine.casework import funds, records, regions
 from engine.casework.models import HouseholdRow, StandardRow
 from engine.casework.types import Household, Standard
 
@@ -44,6 +44,10 @@ def load_demo(services):
     data = json.loads(DATA.read_text(encoding="utf-8"))
     now = services.clock.now()
     with services.db.write() as session:
+        for code, name in data.get("regions", {}).items():
+            if session.get(regions.RegionRow, code) is None:
+                regions.upsert(session, code, name)
+                yield f"region {code} {name}"
         for username, role, region, name in DEMO_USERS:
             if session.execute(select(accounts.UserAccount.id).where(
                     accounts.UserAccount.username == username)).first():

@@ -31,7 +31,7 @@ class JishijiuApi(Api):
 def init_app(app: Flask) -> None:
     """Register the API blueprints (and the test clock when ``TESTING`` is on)."""
     from web.api import (auth, cases, clocks, funds, households, migrations, processes, programmes,
-                         referrals, signals, standards, tasks, testing)
+                         referrals, regions, signals, standards, tasks, testing)
 
     app.config.setdefault("API_TITLE", "jishijiu 济时救 REST API")
     app.config.setdefault("API_VERSION", "v1")
@@ -49,7 +49,7 @@ def init_app(app: Flask) -> None:
     api = JishijiuApi(app)
     api.register_converter(IdConverter, id_param_schema)
     resources = [auth.blp, households.blp, standards.blp, programmes.blp, cases.blp, clocks.blp,
-                 tasks.blp, processes.blp, migrations.blp, signals.blp, referrals.blp, funds.blp]
+                 tasks.blp, processes.blp, migrations.blp, signals.blp, referrals.blp, funds.blp, regions.blp]
     if app.config.get("TESTING"):
         resources.append(testing.blp)
     for blueprint in resources:
