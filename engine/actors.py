@@ -24,3 +24,14 @@ class Actor:
 
 
 SYSTEM = Actor("system", "admin", "")
+
+
+def within_region(column, prefix: str):
+    """SQL for "``column`` lies inside region ``prefix``" as a range, so a btree index serves it on every
+    database and collation (a LIKE 'prefix%' cannot use the index under PostgreSQL's default collation)."""
+    from sqlalchemy import and_, true
+
+    if not prefix:
+        return true()
+    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)  # digits only: '9' + 1 is ':'
+    return and_(column >= prefix, column < upper)

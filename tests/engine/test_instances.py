@@ -158,3 +158,16 @@ def test_a_service_task_opens_a_child_case_in_the_same_transaction(services, eng
     with services.db.read() as s:
         assert s.get(ProcessInstance, child_id).parent_id == parent.id
     assert "case.started_child" in actions(services, parent.id)
+
+
+def test_a_region_range_holds_exactly_the_codes_under_the_prefix(services):
+    from sqlalchemy import literal, select as sql_select
+
+    from engine.actors import within_region
+
+    with services.db.read() as s:
+        def inside(code, prefix):
+            return s.execute(sql_select(within_region(literal(code), prefix))).scalar()
+        assert inside("370827101201", "370827101") and inside("370827101", "370827101")
+        assert not inside("370827102001", "370827101") and not inside("37082710", "370827101")
+        assert inside("370827199999", "3708271") is True and inside("110101001001", "") is True

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Text, and_, cast, func, not_, or_, select
 
 from engine import plugins
+from engine.actors import within_region
 from engine.accounts import UserAccount
 from engine.errors import ValidationError
 from engine.workflow.engine import TaskView
@@ -38,14 +39,19 @@ def list_tasks(query):
     actor = current_actor()
     require(actor, TASK_READERS, "read tasks")
     at = now()
-    conditions = [HumanTask.status == "open",
-                  HumanTask.region_code.startswith(actor.region, autoescape=True)]
-    if query["mine"]:
-        conditions.append(HumanTask.assignee == actor.username)
-    if query["group"]:
-        conditions.append(HumanTask.assignee.is_(None))
-        if actor.role != "admin":
-            conditions.append(HumanTask.candidate_group == actor.role)
+    conditions = [HumanTask.status == "open", within_region(HumanTask.region_code, actor.region),
+                  or_(HumanTask.excluded_users.is_(None),  # a registered relative never sees the task
+                      not_(cast(HumanTask.excluded_users, Text).contains(f'"{actor.username}"', autoescape=True)))]
+    mine = HumanTask.assignee == actor.username
+    unclaimed = HumanTask.assignee.is_(None)
+    if actor.role != "admin":
+        unclaimed = and_(unclaimed, HumanTask.candidate_group == actor.role)
+    if query["mine"] and query["group"]:  # the inbox: my tasks plus my group's unclaimed ones
+        conditions.append(or_(mine, unclaimed))
+    elif query["mine"]:
+        conditions.append(mine)
+    elif query["group"]:
+        conditions.append(unclaimed)
     if query["overdue"]:
         conditions.append(HumanTask.due_at < at)
     with services().db.read() as session:

@@ -12,7 +12,7 @@ from math import ceil
 from flask import render_template, request
 from sqlalchemy import Text, and_, cast, func, not_, or_, select
 
-from engine.actors import ROLES, Actor
+from engine.actors import ROLES, Actor, within_region
 from engine.workflow.models import HumanTask, ProcessDefinition, ProcessInstance
 from web.i18n import gettext as _
 from web.pages.tasks import delegates_for
@@ -46,7 +46,7 @@ def visible(who: Actor):
     excluded = HumanTask.excluded_users
     conditions = [HumanTask.status == "open"]
     if who.region:
-        conditions.append(HumanTask.region_code.startswith(who.region, autoescape=True))
+        conditions.append(within_region(HumanTask.region_code, who.region))
     conditions.append(or_(excluded.is_(None),
                           not_(cast(excluded, Text).contains(f'"{who.username}"', autoescape=True))))
     return and_(*conditions)

@@ -93,3 +93,17 @@ def test_tasks_outside_the_region_do_not_exist_for_the_caller(client, auth, star
         assert_error(client.post(f"/api/v1/tasks/{task_id}/{action}", json={}, headers=headers), 404)
     assert_error(client.post(f"/api/v1/tasks/{task_id}/delegate", json={"to": "zhang"},
                              headers=headers), 404)
+
+
+def test_the_inbox_is_my_tasks_plus_my_groups_unclaimed_ones(client, auth, start_case):
+    """?mine=1&group=1 is the union the contract describes, not the (always empty) intersection."""
+    first = start_case()
+    second = start_case()
+    mine_id = first["open_tasks"][0]["id"]
+    assert client.post(f"/api/v1/tasks/{mine_id}/claim", headers=auth["caseworker"]).status_code == 200
+    both = client.get("/api/v1/tasks?mine=1&group=1", headers=auth["caseworker"])
+    ids = {t["id"] for t in both.get_json()}
+    assert {mine_id, second["open_tasks"][0]["id"]} <= ids
+    assert int(both.headers["X-Total-Count"]) == len(ids)
+    only_mine = {t["id"] for t in client.get("/api/v1/tasks?mine=1", headers=auth["caseworker"]).get_json()}
+    assert only_mine == {mine_id}
