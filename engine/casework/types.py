@@ -34,6 +34,19 @@ SUPPORTER_CIRCUMSTANCES = ("tekun_recipient", "dibao_recipient", "no_civil_capac
 MARGINAL_TYPES = ("income", "expenditure")
 REVIEW_ACTIONS = ("continue", "adjust", "taper", "stop")
 REGION_PREFIX_LENGTHS = (2, 4, 6, 9, 12)
+#: Where referral slips (转办单) go: the codes the processes, the plugins' ReferralTarget.department,
+#: the funds and the pages share.  A new department is added here (and to its Chinese name).
+REFERRAL_DEPARTMENTS = {
+    "medical_insurance": "医保部门",
+    "disabled_federation": "残联",
+    "housing": "住建部门",
+    "education": "教育部门",
+    "human_resources": "人社部门",
+    "civil_affairs": "民政部门",
+    "charity_city": "市慈善总会",
+    "charity_county": "县慈善总会",
+    "charity_village": "村级济时救慈善基金",
+}
 MAX_AMOUNT = Decimal("999999999999.99")  # any larger figure is a typing error, not a household
 
 

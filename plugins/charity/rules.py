@@ -179,13 +179,13 @@ def referral_targets(*, household: Household, assessments: Mapping[str, Assessme
     due = settings.referral_due_working_days
     if government and grade(out_of_pocket(household, settings), settings.bands) is not None:
         targets.append(ReferralTarget(
-            code="charity.graded_medical_relief", programme=CODE, department="county_charity",
+            code="charity.graded_medical_relief", programme=CODE, department="charity_county",
             department_zh="县慈善总会（慈善救急难项目）", due_working_days=due,
             purpose="慈善分级医疗救助：按自付医疗康复费用分档一次性救助。"))
     linshi = assessments.get("linshi")
     if linshi is not None and linshi.eligible and linshi.details.get("relief_type") == "emergency":
         targets.append(ReferralTarget(
-            code="charity.village_fund", programme=CODE, department="village_charity_fund",
+            code="charity.village_fund", programme=CODE, department="charity_village",
             department_zh="村级济时救慈善基金", due_working_days=due,
             purpose="村级慈善基金对急难家庭及时帮扶。"))
     return targets

@@ -351,6 +351,6 @@ def referral_targets(*, household: Household, assessment: Assessment | None,
     if any(m.disability is not None for m in household.members):
         targets.append(ReferralTarget(
             code="dibao.disability_subsidy", programme=CODE,
-            department="disabled_persons_federation", department_zh="残联", due_working_days=due,
+            department="disabled_federation", department_zh="残联", due_working_days=due,
             purpose="残疾人两项补贴（困难残疾人生活补贴、重度残疾人护理补贴）及康复救助。"))
     return targets

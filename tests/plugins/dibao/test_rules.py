@@ -410,7 +410,7 @@ def test_han_jin_is_referred_for_medical_assistance_and_disability_subsidies(han
     s = rules.DibaoSettings.from_mapping(settings)
     answer = rules.assess(household=han_jin, standard=jining_2022, as_of=AS_OF, settings=s)
     targets = rules.referral_targets(household=han_jin, assessment=answer, settings=s)
-    assert [t.department for t in targets] == ["medical_insurance", "disabled_persons_federation"]
+    assert [t.department for t in targets] == ["medical_insurance", "disabled_federation"]
     assert all(t.due_working_days == 5 and t.feedback_required for t in targets)
 
 
