@@ -42,7 +42,9 @@ def jishijiu_programme() -> ProgrammeInfo:
         description, the conditions in plain Chinese, the documents a family may need, the
         ``rule_version``, the ``options`` its assessment accepts, the ``benefit`` kind
         (``monthly`` / ``one_off`` / ``status``) and ``excluded_by``: programmes (or
-        ``"marginal"``) that take a member first in a combined assessment.
+        ``"marginal"``) that take a member first in a combined assessment; optionally, for the public
+        policy guide (docs/public.md), ``amounts`` (lines with ``{standard_field}`` placeholders) and
+        ``where_to_apply``.
     """
 
 

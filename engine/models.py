@@ -8,3 +8,4 @@ from engine.casework import funds, payments, referrals  # noqa: F401
 from engine.casework import signals  # noqa: F401
 from engine.casework import monitoring  # noqa: F401
 from engine.casework import regions  # noqa: F401
+from engine.casework.public import models as public_models  # noqa: F401

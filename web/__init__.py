@@ -41,12 +41,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = bootstrap.shared_secret(services)
     bootstrap.deploy_processes(services)
 
-    from web import api, ops, pages
+    from web import api, ops, pages, public
 
     app.register_blueprint(ops.bp)
 
     api.init_app(app)
     pages.init_app(app)
+    public.init_app(app)
 
     if app.config["SCHEDULER_ENABLED"]:
         from engine.workflow.scheduler import TimerScheduler

@@ -76,3 +76,6 @@ def load_demo(services):
                 household_id = records.create_household(session, Household.from_dict(_clean(item)),
                                                         actor=LOADER, now=now)
                 yield f"household #{household_id} {item['_name']}"
+        from engine.casework.public.guide import load_public_data
+
+        yield from load_public_data(session, data.get("public", {}))

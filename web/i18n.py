@@ -558,4 +558,11 @@ EN: dict[str, str] = {
     "重新执行": "Retried",
     "迁移到新版本": "Moved to a new version",
     "测算": "Assessed",
+    # dashboard: satisfaction panel (web/templates/public/dashboard_satisfaction.html)
+    "群众满意度（码上办评价）": "Public satisfaction (help-request ratings)",
+    "满意": "Satisfied",
+    "基本满意": "Fairly satisfied",
+    "不满意": "Dissatisfied",
+    "满意率": "Satisfaction rate",
+    "回访跟进中": "Follow-ups open",
 }

@@ -406,6 +406,11 @@ class ProgrammeInfo(_Json):
     benefit: str = "monthly"  # "monthly" | "one_off" | "status"
     excluded_by: tuple[str, ...] = ()  # programmes (or "marginal") that take a member first
     legal_sources: tuple[str, ...] = ()
+    # public policy guide (码上知): amount lines in plain Chinese, ``str.format`` fields naming the
+    # amounts of the region's current Standard (``{dibao_rural}``…); a line whose field the
+    # standard lacks is left out
+    amounts: tuple[str, ...] = ()
+    where_to_apply: str = ""  # where a family applies, in plain Chinese
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -6,6 +6,8 @@ the rules in plain words in ``README.md``.  Registered through the ``jishijiu.pl
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pluggy
 
 from engine.plugins import check_with, read_settings_file
@@ -14,9 +16,16 @@ from plugins.charity import operations, rules, schemas
 hookimpl = pluggy.HookimplMarker("jishijiu")
 
 
+# What the public policy guide (码上知) shows besides the programme's conditions and documents.
+PUBLIC_AMOUNTS = (
+    "按近12个月医疗、康复自付费用所在档次给予一次性救助。",
+)
+WHERE_TO_APPLY = "经乡镇（街道）民政办转介至县（市、区）慈善总会，或向村（居）社会救助工作站反映"
+
+
 @hookimpl
 def jishijiu_programme():
-    return rules.PROGRAMME
+    return replace(rules.PROGRAMME, amounts=PUBLIC_AMOUNTS, where_to_apply=WHERE_TO_APPLY)
 
 
 @hookimpl

@@ -6,6 +6,8 @@ the rules in plain words in ``README.md``.  Registered through the ``jishijiu.pl
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pluggy
 
 from engine.plugins import check_with, read_settings_file
@@ -14,9 +16,17 @@ from plugins.dibao import operations, rules, schemas
 hookimpl = pluggy.HookimplMarker("jishijiu")
 
 
+# What the public policy guide (码上知) shows besides the programme's conditions and documents.
+PUBLIC_AMOUNTS = (
+    "城市低保标准：每人每月{dibao_urban}元；农村低保标准：每人每月{dibao_rural}元。",
+    "按家庭月人均收入与低保标准的差额（补差）按月发放，批准的次月起发放。",
+)
+WHERE_TO_APPLY = "户籍所在地乡镇（街道）民政办，或由村（居）社会救助工作站协理员帮办代办"
+
+
 @hookimpl
 def jishijiu_programme():
-    return rules.PROGRAMME
+    return replace(rules.PROGRAMME, amounts=PUBLIC_AMOUNTS, where_to_apply=WHERE_TO_APPLY)
 
 
 @hookimpl

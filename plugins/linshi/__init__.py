@@ -6,6 +6,8 @@ the rules in plain words in ``README.md``.  Registered through the ``jishijiu.pl
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pluggy
 
 from engine.plugins import check_with, read_settings_file
@@ -14,9 +16,18 @@ from plugins.linshi import operations, rules, schemas
 hookimpl = pluggy.HookimplMarker("jishijiu")
 
 
+# What the public policy guide (码上知) shows besides the programme's conditions and documents.
+PUBLIC_AMOUNTS = (
+    "乡镇（街道）可直接审批{township_relief_limit}元以内的临时救助，从备用金即时发放。",
+    "超过{township_relief_limit}元的报县级民政部门审批，大额可申请市级临时救助。",
+    "急难型24小时内先行救助，特别紧急的2小时内，手续事后补办。",
+)
+WHERE_TO_APPLY = "急难发生地、户籍地或居住地乡镇（街道）民政办均可申请，不受户籍限制；也可扫码“码上办”求助"
+
+
 @hookimpl
 def jishijiu_programme():
-    return rules.PROGRAMME
+    return replace(rules.PROGRAMME, amounts=PUBLIC_AMOUNTS, where_to_apply=WHERE_TO_APPLY)
 
 
 @hookimpl

@@ -26,7 +26,7 @@ from engine.workflow.models import AuditEvent, ProcessInstance
 
 PROCESSES = Path(__file__).resolve().parents[2] / "processes"
 PROCESS_KEYS = ("discovery", "notification", "emergency", "application", "referral", "deliberation",
-                "review")
+                "review", "followup")
 SHANGHAI = timezone(timedelta(hours=8))
 
 # Regions (national division codes; the village codes are illustrative [A])

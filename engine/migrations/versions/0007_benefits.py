@@ -1,0 +1,22 @@
+"""benefits: entitlements, monthly payment cycles, bank files, reconciliation (filled in by its own commit)
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-12-07 12:00:00.000000
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0007'
+down_revision = '0006'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
