@@ -142,9 +142,10 @@ def build(config: Mapping[str, Any] | None = None) -> Services:
     engine.metrics = metrics
     services = Services(cfg, db, clock, calendar, evaluator, engine, registry, pm, settings, test_offset,
                         metrics, calendars)
-    from engine.casework import operations
+    from engine.casework import documents, operations
 
     operations.register(services)
+    documents.register(services)  # document.issue
     _load_plugins(services)
     return services
 

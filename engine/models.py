@@ -9,3 +9,5 @@ from engine.casework import signals  # noqa: F401
 from engine.casework import monitoring  # noqa: F401
 from engine.casework import regions  # noqa: F401
 from engine.casework.public import models as public_models  # noqa: F401
+from engine.casework.benefits import models as benefits_models  # noqa: F401
+from engine.casework.documents import models as document_models  # noqa: F401

@@ -269,8 +269,10 @@ def scheduler() -> None:
 
 
 from web.cli_review import review  # noqa: E402 - the review group lives in its own module
+from web.cli_benefits import benefits  # noqa: E402
 
 main.add_command(review)
+main.add_command(benefits)
 
 
 if __name__ == "__main__":  # pragma: no cover

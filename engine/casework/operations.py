@@ -13,7 +13,9 @@ from typing import Any, Mapping
 from sqlalchemy import select
 
 from engine import accounts
-from engine.casework import funds, payments, referrals
+from engine import plugins as plugin_loader
+from engine.casework import documents, funds, payments, referrals
+from engine.casework.benefits import entitlements
 from engine.casework.types import Notification
 from engine.clock import to_local
 from engine.errors import NotFound, ValidationError
@@ -37,6 +39,13 @@ def register(services) -> None:
     engine = services.engine
     registry = services.services
 
+    def monthly_programmes() -> tuple[str, ...]:
+        """The programmes paid every month, as their plugins declare them (``benefit == "monthly"``)."""
+        if services.pm is None:
+            return entitlements.MONTHLY_PROGRAMMES
+        return tuple(code for code, info in plugin_loader.programmes(services.pm).items()
+                     if info.benefit == "monthly")
+
     def decide(params, data, ctx):
         _require(params, "programme", "decision")
         today = to_local(ctx.now).date()
@@ -51,7 +60,20 @@ def register(services) -> None:
                      after={"programme": row.programme, "decision": row.decision,
                             "monthly_amount": params.get("monthly_amount"), "from_month": row.from_month,
                             "justification_code": row.justification_code})
-        return {"decision_id": row.id, "from_month": row.from_month}
+        # A confirmed decision is what pays: it creates or changes the household's entitlement.
+        ent = entitlements.from_decision(ctx.session, row, region_code=ctx.instance.region_code,
+                                         settings=services.settings or {}, actor=ctx.actor.username,
+                                         at=ctx.now, data={**(data or {}), **dict(params)},
+                                         monthly_programmes=monthly_programmes())
+        # ... and the family gets it in writing: an approval notice, or a refusal with reasons
+        notice = documents.issue_for_decision(ctx.session, row, at=ctx.now, actor=ctx.actor.username,
+                                              names=documents.programme_names(services))
+        out = {"decision_id": row.id, "from_month": row.from_month}
+        if ent is not None:
+            out["entitlement_id"] = ent.id
+        if notice is not None:
+            out["document_id"] = notice.id
+        return out
 
     def pay(params, data, ctx):
         _require(params, "amount", "fund")

@@ -21,7 +21,8 @@ from engine.errors import ValidationError
 from engine.types_sql import JSONText, Money, UTCDateTime
 from engine.workflow.models import BigId
 
-DECISIONS = ("approved", "refused", "marginal", "continue", "adjust", "taper", "stop", "granted")
+DECISIONS = ("approved", "refused", "marginal", "continue", "adjust", "taper", "suspend", "resume", "stop",
+             "granted")
 
 
 class Decision(Base):

@@ -277,3 +277,83 @@ def list_assessments(session: Session, household_id: int, *, actor: Actor) -> li
                              programme=r.programme, as_of=r.as_of, result=r.result,
                              rule_version=r.rule_version, created_at=r.created_at,
                              created_by=r.created_by) for r in rows]
+
+
+# --------------------------------------------------------------------------- bank account
+
+BANK_ACCOUNT_KEYS = ("bank", "account_no", "holder")
+
+
+def parse_bank_account(data: object) -> dict[str, str]:
+    """The household's optional ``bank_account`` {bank, account_no, holder}, checked field by field."""
+    problems: dict[str, list[str]] = {}
+    if not isinstance(data, dict):
+        raise ValidationError("bank_account must be an object", {"bank_account": ["must be an object"]})
+    for key in data:
+        if key not in BANK_ACCOUNT_KEYS:
+            problems.setdefault(f"bank_account.{key}", []).append("unknown field")
+    out = {}
+    for key, limit in (("bank", 64), ("holder", 64)):
+        value = data.get(key)
+        if not isinstance(value, str) or not value.strip():
+            problems.setdefault(f"bank_account.{key}", []).append("must be a non-empty string")
+        elif len(value.strip()) > limit:
+            problems.setdefault(f"bank_account.{key}", []).append(f"at most {limit} characters")
+        else:
+            out[key] = value.strip()
+    number = data.get("account_no")
+    digits = number.replace(" ", "") if isinstance(number, str) else ""
+    if not (digits.isdigit() and digits.isascii() and 10 <= len(digits) <= 32):
+        problems.setdefault("bank_account.account_no", []).append("must be 10 to 32 digits")
+    else:
+        out["account_no"] = digits
+    if problems:
+        raise ValidationError("the bank account is invalid", problems)
+    return out
+
+
+def mask_account_no(account_no: str) -> str:
+    return f"{account_no[:4]}{'*' * (len(account_no) - 8)}{account_no[-4:]}"
+
+
+def bank_account_dict(row, *, reveal: bool = False) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    return {"bank": row.bank, "account_no": row.account_no if reveal else mask_account_no(row.account_no),
+            "holder": row.holder, "updated_at": row.updated_at.isoformat(), "updated_by": row.updated_by}
+
+
+def set_bank_account(session: Session, household_id: int, data: object, *, actor: Actor, now: datetime):
+    """Record (or replace) the account benefits are paid into; the holder must be a member
+    (一卡发放 to the family itself — a card kept by anyone else needs a filed agreement [N])."""
+    from engine.casework.benefits.models import BankAccountRow
+
+    require_role(actor, HOUSEHOLD_EDITORS, "change bank accounts")
+    row = _visible_row(session, household_id, actor)
+    account = parse_bank_account(data)
+    members = [m for m in (row.data or {}).get("members", ()) if m.get("name") == account["holder"]]
+    if not members:
+        raise ValidationError("the account holder must be a member of the household",
+                              {"bank_account.holder": ["must be the name of a household member"]})
+    existing = session.get(BankAccountRow, household_id)
+    before = bank_account_dict(existing)
+    if existing is None:
+        existing = BankAccountRow(household_id=household_id)
+        session.add(existing)
+    existing.bank, existing.account_no, existing.holder = account["bank"], account["account_no"], account["holder"]
+    existing.holder_id_number = members[0].get("id_number")
+    existing.updated_at, existing.updated_by = now, actor.username
+    session.flush()
+    audit.append(session, chain=household_chain(household_id), actor=actor.username,
+                 action="household.bank_account", object_type="household", object_id=household_id, at=now,
+                 before=before, after=bank_account_dict(existing))
+    return existing
+
+
+def get_bank_account(session: Session, household_id: int, *, actor: Actor, reveal: bool = False):
+    from engine.casework.benefits.models import BankAccountRow
+
+    require_role(actor, HOUSEHOLD_READERS, "read households")
+    _visible_row(session, household_id, actor)
+    return bank_account_dict(session.get(BankAccountRow, household_id),
+                             reveal=reveal and actor.role in ID_NUMBER_READERS)

@@ -30,8 +30,8 @@ class JishijiuApi(Api):
 
 def init_app(app: Flask) -> None:
     """Register the API blueprints (and the test clock when ``TESTING`` is on)."""
-    from web.api import (auth, cases, clocks, funds, households, migrations, processes, programmes,
-                         referrals, regions, signals, standards, tasks, testing)
+    from web.api import (auth, benefits, cases, clocks, documents, funds, households, migrations,
+                         processes, programmes, referrals, regions, signals, standards, tasks, testing)
 
     app.config.setdefault("API_TITLE", "jishijiu 济时救 REST API")
     app.config.setdefault("API_VERSION", "v1")
@@ -49,7 +49,8 @@ def init_app(app: Flask) -> None:
     api = JishijiuApi(app)
     api.register_converter(IdConverter, id_param_schema)
     resources = [auth.blp, households.blp, standards.blp, programmes.blp, cases.blp, clocks.blp,
-                 tasks.blp, processes.blp, migrations.blp, signals.blp, referrals.blp, funds.blp, regions.blp]
+                 tasks.blp, processes.blp, migrations.blp, signals.blp, referrals.blp, funds.blp, regions.blp,
+                 benefits.blp, documents.blp]
     if app.config.get("TESTING"):
         resources.append(testing.blp)
     for blueprint in resources:

@@ -7,10 +7,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from flask import abort, current_app, render_template, request
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from engine.errors import DefinitionError, NotAllowed, NotFound
+from engine.casework import documents
+from engine.errors import DefinitionError, NotAllowed, NotFound, ValidationError
 from engine.workflow import audit
 from engine.workflow.models import AuditEvent, HumanTask, ProcessDefinition
 from web import diagram
@@ -59,7 +60,7 @@ def action_label(action: str) -> str:
         "referral.created": _("转办"), "referral.answered": _("转办反馈"), "notification.sent": _("告知"),
         "case.started_child": _("发起关联案件"), "instance.failed": _("流程出错"),
         "instance.retried": _("重新执行"), "instance.migrated": _("迁移到新版本"),
-        "assessment.recorded": _("测算"),
+        "assessment.recorded": _("测算"), "document.issued": _("已出具文书"),
     }
     return labels.get(action, action)
 
@@ -190,12 +191,16 @@ def _page(case_id: int, reveal: int | None = None, status: int = 200):
     tasks = [(t, countdown(t.due_at, t.created_at, at, svc.calendar)) for t in case.open_tasks]
     data = [(k, _short(v, 120)) for k, v in sorted(case.data.items())
             if k not in ("case_id",)][:40]
+    with svc.db.read() as db:
+        issued = documents.for_case(db, case_id)
     return render_template(
         "cases/case.html", case=case, process_name=process_name, tasks=tasks, events=events,
         clock_panel=supervision.clock_panel(case.id, who),  # case.html plus its statutory clocks
         intact=intact, svg=svg, record=record, members=members, household_note=note,
         may_reveal=who.role in REVEAL_ROLES, data=data, status_text=status_label(case.status),
-        created=local_time(case.created_at), updated=local_time(case.updated_at)), status
+        created=local_time(case.created_at), updated=local_time(case.updated_at),
+        documents=issued, document_kinds=[(k, kind_label(k)) for k in documents.CASE_KINDS],
+        may_issue=who.role in DOCUMENT_ISSUERS, kind_label=kind_label), status
 
 
 @bp.get("/cases/<int:case_id>")
@@ -233,3 +238,54 @@ def reveal(case_id: int):
                      action="household.id_number_revealed", object_type="household",
                      object_id=case.household_id, at=at, after=seen)
     return _page(case_id, reveal=index)
+
+
+# --------------------------------------------------------------------------- documents
+
+DOCUMENT_ISSUERS = ("caseworker", "approver", "admin")
+
+
+def kind_label(kind: str) -> str:
+    labels = {"approval_notice": _("审核确认通知书"), "refusal_notice": _("不予批准决定书"),
+              "publicity_list": _("公示名单"), "batch_summary": _("发放批次汇总表")}
+    return labels.get(kind, kind)
+
+
+@bp.get("/cases/<int:case_id>/documents/<int:document_id>")
+@roles_required(*CASEWORK_ROLES)
+def document(case_id: int, document_id: int):
+    """The PDF as issued (same bytes and headers as the API's download)."""
+    from web.api.documents import pdf_response
+
+    svc = services()
+    who = actor()
+    svc.engine.instance(case_id, who)  # 404 outside the region
+    with svc.db.read() as db:
+        row = documents.visible(db, document_id, who)
+        if row.instance_id != case_id:
+            abort(404)
+        return pdf_response(row.id, row.content, row.sha256, row.title)
+
+
+@bp.post("/cases/<int:case_id>/documents")
+@roles_required(*CASEWORK_ROLES)
+def issue_document(case_id: int):
+    """(Re)issue a notice or publicity list from the case's latest decision; back to the case."""
+    svc = services()
+    who = actor()
+    svc.engine.instance(case_id, who)
+    if who.role not in DOCUMENT_ISSUERS:
+        abort(403)
+    kind = request.form.get("kind", "")
+    if kind not in documents.CASE_KINDS:
+        abort(400)
+    try:
+        with svc.db.write() as db:
+            row = documents.issue_for_case(db, case_id, kind, at=svc.clock.now(), actor=who,
+                                           names=documents.programme_names(svc))
+            title = row.title
+    except ValidationError:
+        flash(_("本案没有可出具%(kind)s的决定。", kind=kind_label(kind)), "error")
+    else:
+        flash(_("已出具：%(title)s。", title=title), "success")
+    return redirect(url_for("cases.show", case_id=case_id) + "#documents", code=303)

@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any
+from typing import Any, Sequence
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import JSON, and_, case, cast, extract, func, literal, or_, select, true
@@ -23,6 +23,7 @@ from engine.casework.models import AssessmentRow
 from engine.casework.payments import Decision, Payment
 from engine.workflow.models import HumanTask, ProcessDefinition, ProcessInstance
 from engine.workflow.sla import SlaClock
+from web.pages import dashboard_benefits
 
 #: The process key of quick response + instant relief (DESIGN "The closed loop as processes").
 EMERGENCY = "emergency"
@@ -341,8 +342,10 @@ def year_bounds(year: int, tz: ZoneInfo) -> tuple[datetime, datetime]:
     return start, datetime(year + 1, 1, 1, tzinfo=tz).astimezone(timezone.utc)
 
 
-def payments_by_month(session: Session, region: str, year: int, now: datetime, tz: ZoneInfo) -> PaymentTable:
-    """Money actually paid in ``year``, per local month and programme."""
+def payments_by_month(session: Session, region: str, year: int, now: datetime, tz: ZoneInfo,
+                      batches: Sequence[dashboard_benefits.MonthFigure] = ()) -> PaymentTable:
+    """Money actually paid in ``year``, per local month and programme: payments from funds, plus the
+    monthly batch lines the bank paid (``batches``; their mirror rows in ``payment`` are left out)."""
     start, end = year_bounds(year, tz)
     sql = Sql(session, tz, start)
     month = sql.local_month(Payment.paid_at)
@@ -351,12 +354,14 @@ def payments_by_month(session: Session, region: str, year: int, now: datetime, t
         select(month, programme, func.sum(Payment.amount), func.count())
         .join(ProcessInstance, ProcessInstance.id == Payment.instance_id)
         .where(Payment.status == "paid", Payment.paid_at >= start, Payment.paid_at < end,
+               or_(Payment.purpose.is_(None), Payment.purpose != dashboard_benefits.MONTHLY_PURPOSE),
                within(ProcessInstance.region_code, region))
         .group_by(month, programme))
     amounts, counts = {}, {}
     for m, p, amount, n in rows:
         amounts[(m, p)] = _money(amount)
         counts[(m, p)] = int(n)
+    dashboard_benefits.merge_paid(amounts, counts, list(batches))
     local_now = now.astimezone(tz)
     last = 12 if local_now.year > year else local_now.month if local_now.year == year else 0
     months = sorted({f"{year}-{i:02d}" for i in range(1, last + 1)} | {m for m, _p in amounts})
@@ -413,13 +418,16 @@ class Figures:
     payments: PaymentTable | None = None
     emergency: EmergencySummary | None = None
     names: dict[str, str] = field(default_factory=dict)
+    benefits: dashboard_benefits.BenefitFigures | None = None  # the payment roll and bank batches
 
 
 def collect(session: Session, region: str, year: int, now: datetime, calendar) -> Figures:
     tz = calendar.tz
+    roll = dashboard_benefits.collect(session, region, year, now, tz)
     return Figures(region=region, year=year, stages=stages(session, region, now),
                    processes=processes(session, region), sla=sla_compliance(session, region, now),
                    heatmap=heatmap(session, region, now, calendar), funds=funds(session, region),
                    coverage=coverage(session, region, tz, now),
-                   payments=payments_by_month(session, region, year, now, tz),
-                   emergency=emergency(session, region, year, tz), names=process_names(session))
+                   payments=payments_by_month(session, region, year, now, tz, roll.paid),
+                   emergency=emergency(session, region, year, tz), names=process_names(session),
+                   benefits=roll)
