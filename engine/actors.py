@@ -35,3 +35,29 @@ def within_region(column, prefix: str):
         return true()
     upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)  # digits only: '9' + 1 is ':'
     return and_(column >= prefix, column < upper)
+
+
+DENIED = "access.denied"
+
+
+def record_denial(db, actor: Actor, *, at, status: int, method: str, path: str, reason: str) -> None:
+    """Write one ``access.denied`` audit event on the user's chain, in its own transaction.
+
+    A refusal (403, or 404 for an object outside the user's region — or absent: the answer never says
+    which) is itself worth keeping: repeated probing of other regions shows up in the trail.  The
+    request's own transaction has already rolled back, so this one stands alone; a failure to record
+    is logged and never changes the answer the user gets.
+    """
+    import logging
+
+    from engine.workflow import audit
+
+    try:
+        with db.write() as session:
+            audit.append(session, chain=f"user:{actor.username}", actor=actor.username, action=DENIED,
+                         object_type="request", object_id=path[:64], at=at,
+                         after={"method": method, "path": path[:500], "status": status, "role": actor.role,
+                                "region": actor.region, "reason": reason[:200]})
+    except Exception:  # noqa: BLE001 - the refusal stands whether or not it could be recorded
+        logging.getLogger("jishijiu.audit").warning("could not record a denial of %s %s for %s",
+                                                    method, path, actor.username, exc_info=True)

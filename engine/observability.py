@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from datetime import datetime, timedelta, timezone
 
@@ -84,8 +85,22 @@ class _DatabaseCollector:
         yield g
 
 
+#: anything shaped like a resident ID number (17 digits and a check character), valid or not
+ID_NUMBER = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
+#: ``extra`` fields that carry case or task data (SpiffWorkflow's ``spiff.task`` logger sends the whole
+#: task data as ``data``): their values never reach a log line
+PERSONAL_EXTRAS = frozenset({"data", "task_data", "workflow_data", "form", "household", "members", "details"})
+REDACTED = "[redacted]"
+
+
+def mask_personal_data(text: str) -> str:
+    """Every ID number in ``text`` as ``370827********1234`` (DESIGN decision 10: masked in logs)."""
+    return ID_NUMBER.sub(lambda m: m.group(0)[:6] + "*" * 8 + m.group(0)[-4:], text)
+
+
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line; extra fields given with ``extra={...}`` are kept."""
+    """One JSON object per line; extra fields given with ``extra={...}`` are kept, except those that
+    carry case data, and every ID number in the line is masked — messages and tracebacks included."""
 
     RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
@@ -94,18 +109,27 @@ class JsonFormatter(logging.Formatter):
                    "level": record.levelname, "logger": record.name, "message": record.getMessage()}
         for key, value in vars(record).items():
             if key not in self.RESERVED and not key.startswith("_"):
-                payload[key] = value
+                payload[key] = REDACTED if key in PERSONAL_EXTRAS else value
         if record.exc_info:
             payload["exception"] = self.formatException(record.exc_info)
-        return json.dumps(payload, ensure_ascii=False, default=str)
+        return mask_personal_data(json.dumps(payload, ensure_ascii=False, default=str))
+
+
+class MaskingFormatter(logging.Formatter):
+    """The plain-text format, with ID numbers masked like the JSON one."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return mask_personal_data(super().format(record))
 
 
 def configure_logging(fmt: str = "json", level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(
+    handler.setFormatter(JsonFormatter() if fmt == "json" else MaskingFormatter(
         "%(asctime)s %(levelname)s %(name)s %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
     # APScheduler reports every sweep at INFO; only its warnings matter to an operator
     logging.getLogger("apscheduler").setLevel(max(logging.WARNING, root.level))
+    # SpiffWorkflow logs every task state change at INFO with the task's data: personal data, and noise
+    logging.getLogger("spiff").setLevel(max(logging.WARNING, root.level))

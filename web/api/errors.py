@@ -13,12 +13,13 @@ import logging
 from typing import Any
 
 import marshmallow
-from flask import Response, jsonify, request
+from flask import Response, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import BadRequest, HTTPException, default_exceptions
 
+from engine.actors import record_denial
 from engine.errors import (Conflict, DefinitionError, EngineError, ExpressionError, NotAllowed,
                            NotFound, ValidationError, WorkflowError)
 
@@ -109,12 +110,26 @@ def marshmallow_fields(messages: Any) -> dict[str, list[str]]:
     return _flatten(messages)
 
 
+def audit_denial(status: int, exc: BaseException) -> None:
+    """A 403 or 404 given to a signed-in caller leaves an ``access.denied`` audit row (R8); the answer
+    itself stays the same, so a 404 never tells whether the object exists elsewhere."""
+    actor = g.get("actor")
+    if status not in (403, 404) or actor is None or request.url_rule is None:
+        return
+    svc = current_app.extensions.get("jishijiu")
+    if svc is None:
+        return
+    record_denial(svc.db, actor, at=svc.clock.now(), status=status, method=request.method,
+                  path=request.path, reason=type(exc).__name__)
+
+
 def handle_engine_error(exc: BaseException) -> ResponseReturnValue:
     for cls, status, fallback in ERROR_TABLE:
         if isinstance(exc, cls):
             break
     else:  # pragma: no cover - handlers are only registered for the table's classes
         return handle_unexpected(exc)
+    audit_denial(status, exc)
     if status >= 500:
         log.exception("API request failed in %s %s", request.method, request.path)
         return error_body(status, fallback, MESSAGES[status])
@@ -143,6 +158,7 @@ def handle_http_exception(exc: HTTPException) -> ResponseReturnValue:
     status = exc.code or 500
     if status < 400:  # redirects are not errors
         return exc
+    audit_denial(status, exc)
     data = getattr(exc, "data", None) or {}
     if "messages" in data:  # raised by webargs while parsing query, files or body
         if status == 400:

@@ -9,11 +9,11 @@ from datetime import datetime
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, render_template
+from flask import Blueprint, abort, current_app, render_template, request
 from flask_login import UserMixin, current_user, login_required
 from flask_wtf.csrf import CSRFError
 
-from engine.actors import Actor
+from engine.actors import Actor, record_denial
 from engine.casework import idnumber
 from engine.clock import to_local
 from engine.errors import Conflict, NotAllowed, NotFound
@@ -84,15 +84,28 @@ def safe_next(target: str | None, fallback: str) -> str:
 # --------------------------------------------------------------------------- errors and headers
 
 def _error_page(status: int, title: str, message: str, detail: str | None = None):
-    return render_template("error.html", status=status, title=title, message=message,
-                           detail=detail), status
+    """The page echoes the request's path and query (the language switch returns there): an ID number
+    typed into either is masked like everywhere else (R9)."""
+    html = render_template("error.html", status=status, title=title, message=message, detail=detail)
+    return mask_text(html), status
 
 
-def _not_found(_exc=None):
+def _audit_denial(status: int, exc) -> None:
+    """Pages leave the same ``access.denied`` audit row as the API for a signed-in user's 403/404."""
+    if not current_user.is_authenticated or request.url_rule is None:
+        return
+    svc = services()
+    record_denial(svc.db, actor(), at=svc.clock.now(), status=status, method=request.method,
+                  path=request.path, reason=type(exc).__name__ if exc is not None else "abort")
+
+
+def _not_found(exc=None):
+    _audit_denial(404, exc)
     return _error_page(404, _("未找到"), _("没有这个页面，或者它不在您的辖区内。"))
 
 
 def _forbidden(exc=None):
+    _audit_denial(403, exc)
     detail = exc.message if isinstance(exc, NotAllowed) else None
     return _error_page(403, _("无权操作"), _("您的角色不能打开此页面或执行此操作。"), detail)
 
