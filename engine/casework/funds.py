@@ -51,6 +51,8 @@ class FundEntry(Base):
     balance_after: Mapped[Decimal] = mapped_column(Money)
     reserved_after: Mapped[Decimal] = mapped_column(Money)
     reference: Mapped[str | None] = mapped_column(String(128), index=True)
+    # a client's key for a credit it may retry (``Idempotency-Key``): unique, so a retry books nothing
+    idempotency_key: Mapped[str | None] = mapped_column(String(160), index=True, unique=True)
     note: Mapped[str | None] = mapped_column(String(500))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     actor: Mapped[str] = mapped_column(String(128))
@@ -103,9 +105,29 @@ def resolve(session: Session, kind: str, region_code: str) -> Fund:
     return best
 
 
+def replayed(session: Session, fund: Fund, kind: str, amount: Decimal, idempotency_key: str | None
+             ) -> FundEntry | None:
+    """The entry an earlier request with this key booked, or None for a new key.
+
+    A key reused for another fund, kind or amount is a client's mistake, refused with Conflict —
+    never silently answered with the other request's entry.
+    """
+    if idempotency_key is None:
+        return None
+    entry = session.execute(select(FundEntry).where(FundEntry.idempotency_key == idempotency_key)).scalar()
+    if entry is None:
+        return None
+    if (entry.fund_id, entry.kind, entry.amount) != (fund.id, kind, money(amount)):
+        raise Conflict("this Idempotency-Key was used for a different request "
+                       "/ 该幂等键已用于另一笔不同的入账")
+    return entry
+
+
 def post(session: Session, fund: Fund, kind: str, amount: Decimal, *, at: datetime, actor: str,
-         reference: str | None = None, note: str | None = None) -> FundEntry:
-    """Move money; ``amount`` is positive and ``kind`` says which way it goes."""
+         reference: str | None = None, note: str | None = None,
+         idempotency_key: str | None = None) -> FundEntry:
+    """Move money; ``amount`` is positive and ``kind`` says which way it goes.  With an
+    ``idempotency_key`` already booked, the money is not moved again: see :func:`replayed`."""
     amount = money(amount)
     if amount <= 0:
         raise ValidationError("amount must be positive", {"amount": ["must be greater than 0"]})
@@ -131,7 +153,8 @@ def post(session: Session, fund: Fund, kind: str, amount: Decimal, *, at: dateti
     session.refresh(fund)
     entry = FundEntry(fund_id=fund.id, kind=kind, amount=amount, balance_delta=balance_delta,
                       reserved_delta=reserved_delta, balance_after=fund.balance,
-                      reserved_after=fund.reserved, reference=reference, note=note, at=at, actor=actor)
+                      reserved_after=fund.reserved, reference=reference, note=note, at=at, actor=actor,
+                      idempotency_key=idempotency_key)
     session.add(entry)
     session.flush()
     return entry

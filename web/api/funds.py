@@ -7,9 +7,10 @@ inside the user's own region.  Amounts are decimal strings; a JSON number is ref
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
-from flask import url_for
+from flask import request, url_for
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
@@ -150,16 +151,39 @@ def fund_ledger(query, fund_id: int):
     return with_total(items, int(total or 0))
 
 
+IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,64}")  # printable ASCII, no spaces
+IDEMPOTENCY_DOC = {"parameters": [{
+    "in": "header", "name": "Idempotency-Key", "required": False, "schema": {"type": "string", "maxLength": 64},
+    "description": "a key of your choosing (1–64 printable ASCII characters) that makes a retry safe: "
+                   "a second request with the same key books nothing and answers the first entry "
+                   "with 200; the same key with another fund or amount is 409. Keys are per user."}]}
+
+
+def idempotency_key(actor: Actor) -> str | None:
+    """The request's ``Idempotency-Key``, scoped to the user (two clients never share a key)."""
+    raw = request.headers.get("Idempotency-Key")
+    if raw is None:
+        return None
+    if not IDEMPOTENCY_KEY.fullmatch(raw):
+        raise ValidationError("invalid Idempotency-Key", {"Idempotency-Key": [
+            "1–64 printable ASCII characters without spaces / 幂等键须为 1–64 个可见 ASCII 字符"]})
+    return f"{actor.username}:{raw}"
+
+
 def _post(fund_id: int, kind: str, amount: Decimal, *, actor: Actor, reference: str | None,
           note: str | None, check=None):
     at = now()
+    key = idempotency_key(actor)
     try:
         with services().db.write() as session:
             fund = _movable(session, fund_id, actor)
             if check is not None:
                 check(fund)
+            earlier = funds.replayed(session, fund, kind, amount, key)
+            if earlier is not None:  # a retry: the money moved the first time
+                return {**entry_answer(earlier), "fund": fund_answer(fund)}, 200
             entry = funds.post(session, fund, kind, amount, at=at, actor=actor.username,
-                               reference=reference, note=note)
+                               reference=reference, note=note, idempotency_key=key)
             audit.append(session, chain=chain(fund.id), actor=actor.username, action=f"fund.{kind}",
                          object_type="fund_entry", object_id=entry.id, at=at,
                          after={"amount": money(entry.amount), "balance_after": money(entry.balance_after),
@@ -172,8 +196,9 @@ def _post(fund_id: int, kind: str, amount: Decimal, *, actor: Actor, reference: 
 
 
 @blp.route("/<api_id:fund_id>/allocations", methods=["POST"])
-@blp.doc(**body_doc(schemas.AllocationIn))
+@blp.doc(**body_doc(schemas.AllocationIn), **IDEMPOTENCY_DOC)
 @blp.response(201, schemas.FundPosted)
+@blp.alt_response(200, schema=schemas.FundPosted, description="a retry with an Idempotency-Key already booked")
 def allocate(fund_id: int):
     """Put budget money into a fund of your region (admin, approver)."""
     actor = current_actor()
@@ -184,8 +209,9 @@ def allocate(fund_id: int):
 
 
 @blp.route("/<api_id:fund_id>/donations", methods=["POST"])
-@blp.doc(**body_doc(schemas.DonationIn))
+@blp.doc(**body_doc(schemas.DonationIn), **IDEMPOTENCY_DOC)
 @blp.response(201, schemas.FundPosted)
+@blp.alt_response(200, schema=schemas.FundPosted, description="a retry with an Idempotency-Key already booked")
 def donate(fund_id: int):
     """Book a donation into a charity fund of your region (caseworker, admin)."""
     actor = current_actor()

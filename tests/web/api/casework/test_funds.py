@@ -144,3 +144,26 @@ def test_a_payment_that_would_overdraw_the_fund_is_refused_with_409(client, auth
     assert (entry["kind"], entry["balance_delta"], entry["balance_after"], entry["reference"]) == \
         ("payment", "-60.00", "40.00", payment["idempotency_key"])
     assert client.get(f"{URL}/{fund}/reconciliation", headers=auth["admin"]).get_json()["ok"] is True
+
+
+def test_a_credit_retried_with_its_idempotency_key_is_booked_once(client, auth, svc):
+    fund = new_fund(svc, code="village-charity", kind="charity_village", region=VILLAGE)
+    url = f"{URL}/{fund}/donations"
+    body = {"amount": "500", "donor": "爱心企业"}
+    key = {"Idempotency-Key": "bank-tx-20260302-0001"}
+    first = client.post(url, json=body, headers={**auth["caseworker"], **key})
+    again = client.post(url, json=body, headers={**auth["caseworker"], **key})
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.get_json()["id"] == first.get_json()["id"]
+    assert client.get(f"{URL}/{fund}", headers=auth["admin"]).get_json()["balance"] == "500.00"
+    ledger = client.get(f"{URL}/{fund}/ledger", headers=auth["admin"]).get_json()
+    assert [e["amount"] for e in ledger] == ["500.00"]
+    # the same key for another amount is the client's mistake, not a replay
+    error = assert_error(client.post(url, json={**body, "amount": "600"},
+                                     headers={**auth["caseworker"], **key}), 409)
+    assert "Idempotency-Key" in error["message"]
+    # keys are per user: another user's identical key is a new donation
+    assert client.post(url, json=body, headers={**auth["admin"], **key}).status_code == 201
+    assert client.get(f"{URL}/{fund}", headers=auth["admin"]).get_json()["balance"] == "1000.00"
+    error = assert_error(client.post(url, json=body, headers={**auth["caseworker"], "Idempotency-Key": "a b"}), 422)
+    assert list(error["fields"]) == ["Idempotency-Key"]
