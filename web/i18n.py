@@ -470,6 +470,7 @@ EN: dict[str, str] = {
     "出具": "Issue",
     "审核确认通知书": "Approval notice",
     "不予批准决定书": "Refusal notice",
+    "救助变更决定书": "Notice of change (reduce, taper, suspend, stop)",
     "公示名单": "Publicity list",
     "发放批次汇总表": "Payment batch summary",
     "本案没有可出具%(kind)s的决定。": "This case has no decision for a %(kind)s.",

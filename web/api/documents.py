@@ -49,7 +49,8 @@ def list_documents(case_id: int):
 @blp.response(201, schemas.Document)
 def issue_document(case_id: int):
     """(Re)issue a document from the case's latest matching decision: ``approval_notice`` and
-    ``publicity_list`` need an approval, ``refusal_notice`` a refusal (else 422)."""
+    ``publicity_list`` need an approval, ``refusal_notice`` a refusal, ``change_notice`` a reduction,
+    taper, suspension or stop (else 422)."""
     actor = current_actor()
     require(actor, DOCUMENT_ISSUERS, "issue documents")
     body = load(schemas.DocumentIssue, read_json())

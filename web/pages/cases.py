@@ -247,6 +247,7 @@ DOCUMENT_ISSUERS = ("caseworker", "approver", "admin")
 
 def kind_label(kind: str) -> str:
     labels = {"approval_notice": _("审核确认通知书"), "refusal_notice": _("不予批准决定书"),
+              "change_notice": _("救助变更决定书"),
               "publicity_list": _("公示名单"), "batch_summary": _("发放批次汇总表")}
     return labels.get(kind, kind)
 

@@ -38,7 +38,7 @@ def programme_names(services) -> dict[str, str]:
 def register(services) -> None:
     """Register ``document.issue`` for service tasks.
 
-    Parameters (all optional): ``kind`` — ``approval_notice`` | ``refusal_notice`` | ``publicity_list``;
+    Parameters (all optional): ``kind`` — ``approval_notice`` | ``refusal_notice`` | ``change_notice`` | ``publicity_list``;
     ``decision_id`` — the decision to write up (default: the case's latest approval or refusal);
     for ``publicity_list`` during the application, ``programme`` and ``monthly_amount`` of the proposal.
     Answers ``{"document_id", "kind", "sha256"}`` (``document_id`` None when the decision needs none).

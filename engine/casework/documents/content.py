@@ -105,6 +105,25 @@ def reason_texts(reasons: Iterable[Any], assessment: Mapping[str, Any] | None) -
     return texts
 
 
+#: decisions whose notice must give reasons in writing (refusals, reductions, stops)
+WRITTEN_REASONS = ("refused", "adjust", "taper", "suspend", "stop")
+CHANGE_ACTIONS = {"adjust": "调整救助金额", "taper": "渐退", "suspend": "暂停发放", "stop": "停止发放"}
+
+
+def _change(decision: Decision) -> dict[str, str]:
+    """The wording of a change notice: what changes, from which month."""
+    action = CHANGE_ACTIONS.get(decision.decision, "")
+    month = chinese_month(decision.from_month)
+    amount = yuan(decision.monthly_amount)
+    sentence = {
+        "adjust": f"自{month}起，你户每月救助金额调整为 {amount} 元。",
+        "taper": f"你户已不再符合保障条件，自{month}起进入渐退期，渐退期内每月继续发放 {amount} 元，期满后停止发放。",
+        "suspend": f"自{month}起暂停发放你户的救助金，待核实后恢复或停止。",
+        "stop": f"自{month}起停止发放你户的救助金。",
+    }.get(decision.decision, "")
+    return {"action_name": action, "change_sentence": sentence}
+
+
 def decision_context(session: Session, decision: Decision, *, region_code: str, at: datetime,
                      names: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Everything an approval or refusal notice prints for one recorded decision."""
@@ -137,7 +156,8 @@ def decision_context(session: Session, decision: Decision, *, region_code: str, 
         "from_month": chinese_month(decision.from_month),
         "decided_date": chinese_date(to_local(decision.decided_at).date()),
         "issued_date": chinese_date(issued),
-        "reasons": reasons or (["未说明理由"] if decision.decision == "refused" else []),
+        "reasons": reasons or (["未说明理由"] if decision.decision in WRITTEN_REASONS else []),
+        **_change(decision),
         "refusal_basis": shared["refusal_basis"].get(decision.programme, ""),
         "three_day_rule": decision.programme in shared["refusal_basis"],
         "reconsideration_days": shared["appeal"]["reconsideration_days"],

@@ -28,8 +28,12 @@ from engine.workflow import audit
 from engine.workflow.models import ProcessInstance
 
 #: Which document a decision calls for; other decisions (continue, taper …) get none here.
-DECISION_KINDS = {"approved": "approval_notice", "granted": "approval_notice", "refused": "refusal_notice"}
-CASE_KINDS = ("approval_notice", "refusal_notice", "publicity_list")
+#: the written notice each decision calls for; reductions, tapers, suspensions and stops need written
+#: reasons too (DOMAIN §3.1 "Ongoing management"), ``continue`` and ``resume`` none
+DECISION_KINDS = {"approved": "approval_notice", "granted": "approval_notice", "refused": "refusal_notice",
+                  "adjust": "change_notice", "taper": "change_notice", "suspend": "change_notice",
+                  "stop": "change_notice"}
+CASE_KINDS = ("approval_notice", "refusal_notice", "change_notice", "publicity_list")
 
 
 @dataclass(frozen=True)
@@ -115,7 +119,7 @@ def issue_for_case(session: Session, instance_id: int, kind: str, *, at: datetim
                               {"kind": [f"one of {', '.join(CASE_KINDS)}"]})
     if kind == "publicity_list":
         return issue_case_publicity(session, case, at=at, actor=actor.username, names=names)
-    wanted = ("approved", "granted") if kind == "approval_notice" else ("refused",)
+    wanted = tuple(d for d, k in DECISION_KINDS.items() if k == kind)
     decision = _latest_decision(session, instance_id, wanted)
     if decision is None:
         raise ValidationError("the case has no decision for this document / 本案没有相应的决定",

@@ -18,7 +18,7 @@ from typing import Any, Mapping
 
 from engine.errors import EngineError
 
-KINDS = ("approval_notice", "refusal_notice", "publicity_list", "batch_summary")
+KINDS = ("approval_notice", "refusal_notice", "change_notice", "publicity_list", "batch_summary")
 BLOCK_TYPES = ("title", "number", "paragraph", "facts", "table", "list", "signature", "receipt")
 
 

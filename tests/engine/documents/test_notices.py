@@ -79,6 +79,23 @@ def test_a_refusal_notice_gives_the_reasons_the_three_day_rule_and_the_appeal_ri
     assert "韩进" in text and HEAD_ID not in text and "370827********" + HEAD_ID[-4:] in text
 
 
+def test_a_stop_gives_written_reasons_the_month_and_the_appeal_rights(services, case):
+    decision_id = decide(services, case, "stop", from_month="2026-04", reasons=["家庭成员已稳定就业，收入超过标准"])
+    row = _row(services, _issue(services, decision_id))
+    text = pdf_text(row.content).replace("\n", "")
+    assert row.kind == "change_notice" and row.title == "最低生活保障停止发放决定书"
+    assert "自2026年4月起停止发放" in text and "家庭成员已稳定就业，收入超过标准" in text
+    assert "书面说明理由" in text and "行政复议" in text and "行政诉讼" in text
+    assert HEAD_ID not in text and "370827********" + HEAD_ID[-4:] in text
+
+
+def test_a_reduction_states_the_new_amount(services, case):
+    decision_id = decide(services, case, "adjust", from_month="2026-05", monthly_amount="600",
+                         reasons=["家庭收入增加"])
+    text = pdf_text(_row(services, _issue(services, decision_id)).content).replace("\n", "")
+    assert "调整救助金额决定书" in text and "自2026年5月起，你户每月救助金额调整为 600.00 元" in text
+
+
 def test_the_same_decision_renders_to_the_same_bytes(services, case):
     decision_id = decide(services, case, "refused", reasons=["收入超过标准"])
     first, second = _row(services, _issue(services, decision_id)), _row(services, _issue(services, decision_id))

@@ -11,7 +11,7 @@ from web.api.schemas.base import Strict
 
 class DocumentIssue(Strict):
     kind = fields.String(required=True, validate=validate.OneOf(CASE_KINDS),
-                         metadata={"description": "approval_notice | refusal_notice | publicity_list"})
+                         metadata={"description": "approval_notice | refusal_notice | change_notice | publicity_list"})
 
 
 class Document(ma.Schema):
