@@ -169,6 +169,33 @@ def growth(url: str, steps: int) -> dict:
     return arms
 
 
+def raw_growth(steps: int) -> dict:
+    """The floor: SpiffWorkflow alone, in memory, on the same loop (the same form data per step).
+
+    Every step walks the whole task tree inside SpiffWorkflow (``do_engine_steps``,
+    ``update_waiting_tasks``), so its own cost per step grows with the history too.
+    """
+    from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+    from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+    from SpiffWorkflow.util.task import TaskState
+
+    parser = SpiffBpmnParser()
+    parser.add_bpmn_file(str(LOOP))
+    wf = BpmnWorkflow(parser.get_spec("bench_loop"), parser.get_subprocess_specs("bench_loop"))
+    wf.get_tasks(state=TaskState.READY)[0].data.update({"limit": steps + 5})
+    wf.do_engine_steps()
+    ms = []
+    for i in range(steps):
+        t = time.perf_counter()
+        [task] = wf.get_tasks(state=TaskState.READY, manual=True)
+        task.data.update({"note": f"第{i + 1}次复核", "rounds": i + 1})
+        task.run()
+        wf.refresh_timers()
+        wf.do_engine_steps()
+        ms.append((time.perf_counter() - t) * 1000)
+    return {"ms": ms}
+
+
 def depth_limit(url: str, limit: int = 300) -> dict:
     """``loop4.bpmn`` (four tasks a round) through the engine: where does it stop, and how?"""
     from engine import bootstrap
@@ -201,6 +228,7 @@ def main() -> None:
         sizes = measure_processes(url)
     with C.database(args.db) as url:
         arms = growth(url, steps)
+    raw = raw_growth(steps)
     with C.database(args.db) as url:
         depth = depth_limit(url)
 
@@ -227,6 +255,8 @@ def main() -> None:
         a, b = C.median(arm["ms"][lo]), C.median(arm["ms"][hi])
         lines.append(f"| {label} | {a:.1f} ms | {b:.1f} ms | **{b / a:.2f}** | {arm['state'][9]:,} B | "
                      f"{arm['state'][-1]:,} B |")
+    a, b = C.median(raw["ms"][lo]), C.median(raw["ms"][hi])
+    lines.append(f"| raw SpiffWorkflow, in memory (the floor) | {a:.2f} ms | {b:.2f} ms | **{b / a:.2f}** | – | – |")
     lines += ["", "```", "step   ms/step (cache on)                       ms/step (cache off)                      state KB"]
     on, off = arms["cache on"], arms["cache off"]
     scale = max(max(C.median(on["ms"][i:i + 10]), C.median(off["ms"][i:i + 10])) for i in range(0, steps, 10))

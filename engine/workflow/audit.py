@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, event as sa_event, func, select
 from sqlalchemy.orm import Session
 
 from engine.types_sql import dumps
@@ -42,14 +42,26 @@ def case_chain(instance_id: int) -> str:
     return f"case:{instance_id}"
 
 
+_HEADS = "jsj_audit_heads"
+_HEAD = (select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.chain == bindparam("chain"))
+         .order_by(AuditEvent.seq.desc()).limit(1))  # built once: this runs in every step
+
+
 def append(session: Session, *, chain: str, actor: str, action: str, object_type: str,
            object_id: str | int, at: datetime, before: Any = None, after: Any = None) -> AuditEvent:
-    """Add one event at the head of ``chain`` inside the caller's transaction."""
+    """Add one event at the head of ``chain`` inside the caller's transaction.
+
+    The event is a pending ORM object: it is inserted with the transaction's next flush, together
+    with every other pending event (one batched INSERT instead of one per event).  The chain's head
+    is read once per transaction and then followed in ``session.info``; a savepoint rolled back, or
+    the transaction ending, forgets it (the events added inside the savepoint go with it).
+    """
     at = at.astimezone(timezone.utc)  # the column gives UTC back; hash what verify will read
-    head = session.execute(
-        select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.chain == chain)
-        .order_by(AuditEvent.seq.desc()).limit(1)).first()
-    seq, prev = (head[0] + 1, head[1]) if head else (1, GENESIS)
+    heads = session.info.setdefault(_HEADS, {})
+    head = heads.get(chain)
+    if head is None:
+        head = session.execute(_HEAD, {"chain": chain}).first() or (0, GENESIS)
+    seq, prev = head[0] + 1, head[1]
     event = AuditEvent(chain=chain, seq=seq, at=at, actor=actor, action=action,
                        object_type=object_type, object_id=str(object_id),
                        before=json.loads(dumps(before)) if before is not None else None,
@@ -57,13 +69,23 @@ def append(session: Session, *, chain: str, actor: str, action: str, object_type
                        prev_hash=prev, hash="")
     event.hash = _hash(prev, _payload(event))
     session.add(event)
-    session.flush()
+    heads[chain] = (seq, event.hash)
     return event
+
+
+def _forget_heads(session: Session, *_args) -> None:
+    session.info.pop(_HEADS, None)
+
+
+# A rolled-back savepoint drops the events added inside it, so the followed heads are stale.
+sa_event.listen(Session, "after_soft_rollback", _forget_heads)
+sa_event.listen(Session, "after_commit", _forget_heads)
 
 
 def anchor(session: Session, at: datetime) -> AuditAnchor:
     """Record every chain's head (seq, hash) in a new, itself chained, anchor row."""
     at = at.astimezone(timezone.utc)
+    session.flush()
     latest = select(AuditEvent.chain, func.max(AuditEvent.seq).label("seq")).group_by(AuditEvent.chain).subquery()
     rows = session.execute(select(AuditEvent.chain, AuditEvent.seq, AuditEvent.hash).join(
         latest, (AuditEvent.chain == latest.c.chain) & (AuditEvent.seq == latest.c.seq))).all()
@@ -91,6 +113,7 @@ class VerifyReport:
 
 def verify(session: Session, chains: Iterable[str] | None = None) -> VerifyReport:
     """Recompute every hash; report edited, inserted or deleted events and broken anchors."""
+    session.flush()  # events appended in this session are still pending
     report = VerifyReport()
     wanted = set(chains) if chains is not None else None
     anchored: dict[tuple[str, int], tuple[str, str]] = {}  # (chain, seq) -> (hash, anchored at)

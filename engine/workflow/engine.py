@@ -27,14 +27,15 @@ from engine.clock import Clock
 from engine.db import Database
 from engine.errors import Conflict, NotAllowed, NotFound, ValidationError
 from engine.workflow import audit, sla
-from engine.workflow.definitions import DefinitionRepository, DeployOutcome
-from engine.workflow.models import HumanTask, ProcessInstance, Timer
+from engine.workflow.definitions import DefinitionInfo, DefinitionRepository, DeployOutcome
+from engine.workflow.models import HumanTask, ProcessDefinition, ProcessInstance
 from engine.workflow.spiff import runtime
 from engine.workflow.spiff import timeclock
 from engine.workflow.spiff.parser import Checks, ParsedDefinition, due_value_kind
 from engine.workflow.spiff.scripting import SafeScriptEngine
 from engine.workflow.spiff.serializer import SERIALIZER_VERSION, StateSerializer, json_safe
 from engine.workflow.migration import MigrationOperations
+from engine.workflow.mirror import CLOCKS, TIMERS, MirrorOperations
 from engine.workflow.tasks import TaskOperations
 from engine.workflow.timing import TimingOperations
 from engine.workflow.views import (EngineHooks, FiredTimer, InstanceView, ServiceFunc,  # noqa: F401 - re-exported
@@ -49,7 +50,7 @@ def start_defaults(parsed: ParsedDefinition) -> dict:
     return dict(json.loads(text)) if text else {}
 
 
-class WorkflowEngine(TaskOperations, TimingOperations, MigrationOperations):
+class WorkflowEngine(MirrorOperations, TaskOperations, TimingOperations, MigrationOperations):
     def __init__(self, db: Database, *, clock: Clock, calendar, evaluator,
                  services: ServiceRegistry | None = None, cache_size: int = 512,
                  is_literal: Callable[[str], bool],
@@ -78,6 +79,8 @@ class WorkflowEngine(TaskOperations, TimingOperations, MigrationOperations):
         self.cache_size = cache_size
         self._cache: OrderedDict[int, tuple[int, Any]] = OrderedDict()
         self._cache_lock = threading.Lock()
+        self._infos: dict[int, DefinitionInfo] = {}  # a deployed version never changes
+        self.timer_workers = 1  # threads firing a backlog of due timers (the scheduler raises it)
         self.metrics = None  # engine.observability.EngineMetrics, set by bootstrap
 
     # --- definitions ------------------------------------------------------------------------------
@@ -123,7 +126,7 @@ class WorkflowEngine(TaskOperations, TimingOperations, MigrationOperations):
                parent_id, return_workflow=False):
         now = self.clock.now()
         info = (self.definitions.by_version(session, process_key, version) if version
-                else self.definitions.latest(session, process_key))
+                else self._latest(session, process_key))
         parsed = self.definitions.parsed(session, info.id)
         seed = {**start_defaults(parsed), **dict(data or {})}
         if household_id is not None:
@@ -137,6 +140,8 @@ class WorkflowEngine(TaskOperations, TimingOperations, MigrationOperations):
         session.flush()
         seed["case_id"] = row.id
         workflow = runtime.new_workflow(parsed, self.script_engine, seed)
+        setattr(workflow, TIMERS, set())  # a new case has no timer rows and, so far, no clocks
+        setattr(workflow, CLOCKS, False)
         ctx = StepContext(session, row, actor, now, "start")
         audit.append(session, chain=audit.case_chain(row.id), actor=actor.username,
                      action="instance.started", object_type="instance", object_id=row.id, at=now,
@@ -145,16 +150,31 @@ class WorkflowEngine(TaskOperations, TimingOperations, MigrationOperations):
         if case_sla:
             sla.start_clock(session, instance=row, name=parsed.meta.name or info.key, spec=case_sla,
                             start=now, due=self.parse_due(case_sla, now, region_code), actor=actor.username)
+            setattr(workflow, CLOCKS, True)
         self._step(ctx, parsed, workflow, lambda: runtime.run_engine(workflow))
-        view = self._view(session, row, info.version, workflow)
+        view = self._view(session, row, info.version, workflow, getattr(ctx, "open_rows", None))
         if return_workflow:
             return view, row.id, row.version, workflow
         return view
 
+    def _latest(self, session: Session, key: str) -> DefinitionInfo:
+        """The newest version of ``key`` (one indexed lookup; the XML is not read)."""
+        definition_id = session.execute(select(ProcessDefinition.id).where(ProcessDefinition.key == key)
+                                        .order_by(ProcessDefinition.version.desc()).limit(1)).scalar()
+        if definition_id is None:
+            raise NotFound(f"no process '{key}' is deployed")
+        return self._info(session, definition_id)
+
+    def _info(self, session: Session, definition_id: int) -> DefinitionInfo:
+        info = self._infos.get(definition_id)
+        if info is None:
+            info = self._infos.setdefault(definition_id, self.definitions.get_info(session, definition_id))
+        return info
+
     def instance(self, instance_id: int, actor: Actor) -> InstanceView:
         with self.db.read() as session:
             row = self._visible_instance(session, instance_id, actor)
-            info = self.definitions.get_info(session, row.definition_id)
+            info = self._info(session, row.definition_id)
             parsed = self.definitions.parsed(session, row.definition_id)
             workflow = self._load(row, parsed, keep=True)
             return self._view(session, row, info.version, workflow)
@@ -184,18 +204,26 @@ class WorkflowEngine(TaskOperations, TimingOperations, MigrationOperations):
             return runtime.waiting_message_names(self._load(row, parsed, keep=True))
 
     # --- the transaction around every step ----------------------------------------------------
-    def _operate(self, instance_id: int, actor: Actor, action, holder: dict,
-                 allow_inactive: bool = False, operation: str = "step") -> InstanceView:
+    def _operate(self, instance_id: int | None, actor: Actor, action, holder: dict,
+                 allow_inactive: bool = False, operation: str = "step",
+                 locate: Callable[[Session], int] | None = None) -> InstanceView:
+        """Run ``action`` on the locked, version-checked instance in one transaction.
+
+        ``locate`` finds the instance inside that transaction (e.g. from a task id), which spares a
+        separate read transaction; what it read is re-checked by the action's conditional updates.
+        """
         workflow = None
         try:
             with self.db.write() as session:
+                if locate is not None:
+                    instance_id = locate(session)
                 # Writers of one case queue on its row (PostgreSQL; SQLite serializes writers anyway)
                 row = session.get(ProcessInstance, instance_id, with_for_update=True)
                 if row is None or not actor.sees(row.region_code):
                     raise NotFound(f"case {instance_id} not found")
                 if row.status != "active" and not allow_inactive:
                     raise Conflict(f"case {instance_id} is {row.status}")
-                info = self.definitions.get_info(session, row.definition_id)
+                info = self._info(session, row.definition_id)
                 parsed = self.definitions.parsed(session, row.definition_id)
                 workflow = self._load(row, parsed, keep=False)
                 ctx = StepContext(session, row, actor, self.clock.now(), operation)
@@ -205,10 +233,11 @@ class WorkflowEngine(TaskOperations, TimingOperations, MigrationOperations):
                     session.flush()
                 except (StaleDataError, IntegrityError):
                     raise Conflict(f"case {instance_id} was changed by someone else; reload and try again") from None
-                view = self._view(session, row, info.version, workflow)
+                view = self._view(session, row, info.version, workflow, getattr(ctx, "open_rows", None))
                 version = row.version
         except BaseException:
-            self._cache_drop(instance_id)
+            if instance_id is not None:
+                self._cache_drop(instance_id)
             raise
         self._cache_put(instance_id, version, workflow)
         return view
@@ -252,95 +281,6 @@ class WorkflowEngine(TaskOperations, TimingOperations, MigrationOperations):
         """Open another case for the same household inside the running step's transaction."""
         return self._start(ctx.session, process, ctx.actor, ctx.instance.region_code, dict(data),
                            ctx.instance.household_id, None, None, ctx.instance.id)
-
-    def _sync(self, ctx: StepContext, parsed: ParsedDefinition, workflow) -> None:
-        """Mirror READY human tasks and WAITING timers into their tables; audit what changed."""
-        session, row, now = ctx.session, ctx.instance, ctx.now
-        chain = audit.case_chain(row.id)
-        ready = {t.guid: t for t in runtime.ready_human_tasks(workflow)}
-        open_rows = {t.task_guid: t for t in session.execute(select(HumanTask).where(
-            HumanTask.instance_id == row.id, HumanTask.status == "open")).scalars()}
-        for guid, t in ready.items():
-            if guid in open_rows:
-                continue
-            meta = parsed.meta.tasks.get(t.bpmn_id)
-            due = (self._due(meta.due_in, now, workflow, guid, t.bpmn_id, row.region_code)
-                   if meta and meta.due_in else None)
-            task_sla = meta.properties.get("sla") if meta is not None else None
-            if task_sla:
-                task_sla = self._due_spec(task_sla, workflow, guid, t.bpmn_id)
-                sla_due = self.parse_due(task_sla, now, row.region_code)
-                due = due or sla_due
-                sla.start_clock(session, instance=row, name=t.name, spec=task_sla, start=now, due=sla_due,
-                                bpmn_id=t.bpmn_id, task_guid=guid, handler_group=meta.role,
-                                actor=ctx.actor.username)
-            assignee = meta.properties.get("assignee") if meta is not None else None
-            if assignee:  # a fixed assignee, e.g. each committee member's own vote task
-                assignee = self._assignee(assignee, workflow, guid, t.bpmn_id)
-            session.add(HumanTask(instance_id=row.id, task_guid=guid, bpmn_id=t.bpmn_id, name=t.name,
-                                  form_key=meta.form_key if meta else None,
-                                  candidate_group=meta.role if meta else None, lane=t.lane,
-                                  region_code=row.region_code, status="open", created_at=now,
-                                  due_at=due, assignee=assignee or None, version=1))
-        if ready.keys() - open_rows.keys() and self.hooks.excluded_users is not None:
-            excluded = self.hooks.excluded_users(session, row) or None
-            if excluded:
-                session.flush()
-                for new in session.execute(select(HumanTask).where(
-                        HumanTask.instance_id == row.id, HumanTask.status == "open",
-                        HumanTask.task_guid.in_(list(ready.keys() - open_rows.keys())))).scalars():
-                    new.excluded_users = list(excluded)
-        finished = set()
-        cancelled = set()
-        for guid, task_row in open_rows.items():
-            if guid not in ready:
-                task_row.status = "cancelled"
-                task_row.completed_at = now
-                cancelled.add(guid)
-                audit.append(session, chain=chain, actor=ctx.actor.username, action="task.cancelled",
-                             object_type="task", object_id=task_row.id, at=now,
-                             after={"task": task_row.bpmn_id})
-        finished.update(getattr(ctx, "completed_guids", ()))
-        if cancelled:  # a task ended by a boundary event that fulfils it (slaMetBy) met its clock
-            taken = set(runtime.path_taken(workflow))
-            for guid, task_row in open_rows.items():
-                meta = parsed.meta.tasks.get(task_row.bpmn_id)
-                met_by = {x.strip() for x in (meta.properties.get("slaMetBy", "") if meta else "").split(",")}
-                if guid in cancelled and met_by & taken:
-                    cancelled.discard(guid)
-                    finished.add(guid)
-        sla.stop_task_clocks(session, row.id, finished, now, actor=ctx.actor.username)
-        sla.stop_task_clocks(session, row.id, cancelled, now, status="cancelled", actor=ctx.actor.username)
-        waiting = {(w.guid, w.due_at): w for w in runtime.waiting_timers(workflow)}
-        pending = {(t.task_guid, t.due_at): t for t in session.execute(select(Timer).where(
-            Timer.instance_id == row.id, Timer.status == "pending")).scalars()}
-        for key, w in waiting.items():
-            if key not in pending:
-                session.add(Timer(instance_id=row.id, task_guid=w.guid, bpmn_id=w.bpmn_id, kind=w.kind,
-                                  due_at=w.due_at, status="pending"))
-        for key, timer in pending.items():
-            if key in waiting:
-                continue
-            fired = timer.due_at <= now and runtime.timer_fired(workflow, timer.task_guid, timer.due_at)
-            timer.status = "fired" if fired else "cancelled"
-            timer.fired_at = now if fired else None
-            if fired:
-                ctx_fired = getattr(ctx, "fired", None)
-                if ctx_fired is not None:
-                    ctx_fired.append(FiredTimer(row.id, timer.bpmn_id, timer.due_at, now))
-                audit.append(session, chain=chain, actor=ctx.actor.username, action="timer.fired",
-                             object_type="timer", object_id=timer.id, at=now,
-                             after={"timer": timer.bpmn_id, "due_at": timer.due_at.isoformat(),
-                                    "late_seconds": round((now - timer.due_at).total_seconds(), 3)})
-        if runtime.is_completed(workflow) and row.status == "active":
-            row.status = "completed"
-            row.completed_at = now
-            sla.stop_case_clocks(session, row.id, now, actor=ctx.actor.username)
-            audit.append(session, chain=chain, actor=ctx.actor.username, action="instance.completed",
-                         object_type="instance", object_id=row.id, at=now)
-        row.state = self.serializer.dump(workflow)
-        row.serializer_version = SERIALIZER_VERSION
-        row.updated_at = now
 
     def _due_spec(self, spec: str, workflow, guid: str, element: str) -> str:
         """A due or SLA value is a literal (``PT24H``, ``3WD``) or an expression over the task data:
@@ -392,11 +332,14 @@ class WorkflowEngine(TaskOperations, TimingOperations, MigrationOperations):
             self._cache.pop(instance_id, None)
 
     # --- views ------------------------------------------------------------------------------------
-    def _view(self, session: Session, row: ProcessInstance, version: int, workflow) -> InstanceView:
+    def _view(self, session: Session, row: ProcessInstance, version: int, workflow,
+              open_rows: list[HumanTask] | None = None) -> InstanceView:
+        """The case as it is now; ``open_rows`` are the open tasks the step's mirror already holds."""
         session.flush()
-        tasks = session.execute(select(HumanTask).where(HumanTask.instance_id == row.id,
-                                                        HumanTask.status == "open")
-                                .order_by(HumanTask.id)).scalars()
+        if open_rows is None:
+            open_rows = session.execute(select(HumanTask).where(
+                HumanTask.instance_id == row.id, HumanTask.status == "open")).scalars()
+        tasks = sorted(open_rows, key=lambda t: t.id)
         return InstanceView(
             id=row.id, process=row.process_key, process_version=version, definition_id=row.definition_id,
             status=row.status, region_code=row.region_code, household_id=row.household_id,

@@ -74,6 +74,8 @@ class TimerScheduler:
         self.engine = services.engine
         self.lease = LeaderLease(services.db, services.clock, ttl=timedelta(seconds=lease_ttl))
         self.sweep_seconds = sweep_seconds
+        # a backlog of due timers is fired by this many threads (PostgreSQL only; bench/timers.py)
+        self.engine.timer_workers = int(os.environ.get("JISHIJIU_TIMER_WORKERS", "4"))
         self._scheduler = BackgroundScheduler(timezone=timezone.utc, job_defaults={
             "coalesce": True, "max_instances": 1, "misfire_grace_time": None})
         self._lock = threading.Lock()

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 from typing import Any, Mapping
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from engine.actors import Actor
 from engine.errors import Conflict, NotAllowed, TaskNotFound, ValidationError
@@ -18,6 +19,14 @@ from engine.workflow.spiff.serializer import json_safe
 from engine.workflow.views import InstanceView, StepContext, TaskView
 
 log = logging.getLogger("jishijiu.engine")
+
+
+_TASK = HumanTask.__table__
+# built once (every completion runs it): complete the task only if it is open and unchanged since read
+_COMPLETE = (update(_TASK).where(_TASK.c.id == bindparam("task_id"), _TASK.c.status == "open",
+                                 _TASK.c.version == bindparam("seen_version"))
+             .values(status="completed", assignee=bindparam("user"), completed_at=bindparam("now"),
+                     completed_by=bindparam("user"), version=_TASK.c.version + 1))
 
 
 class TaskOperations:
@@ -108,24 +117,28 @@ class TaskOperations:
     def complete(self, task_id: int, actor: Actor, data: Mapping[str, Any] | None = None) -> InstanceView:
         """Complete a task with form data; an unclaimed task is claimed by the completer."""
         data = dict(data or {})
-        with self.db.read() as session:
-            task = self._visible_task(session, task_id, actor)
-            instance_id = task.instance_id
         holder: dict = {}
 
+        def locate(session: Session) -> int:
+            holder["task"] = self._visible_task(session, task_id, actor)
+            return holder["task"].instance_id
+
         def action(ctx: StepContext, parsed: ParsedDefinition, workflow) -> None:
-            task = self._visible_task(ctx.session, task_id, ctx.actor)
+            # Read before the case row was locked (PostgreSQL): the version-checked UPDATE below
+            # refuses the completion if anyone changed the task meanwhile.
+            task = holder["task"]
             self._may_work_on(task, ctx.actor)
             if task.status != "open":
                 raise Conflict(f"task {task_id} is already {task.status}")
             if task.assignee not in (None, ctx.actor.username):
                 raise Conflict(f"task {task_id} is claimed by {task.assignee}")
-            result = ctx.session.execute(update(HumanTask).where(
-                HumanTask.id == task_id, HumanTask.status == "open", HumanTask.version == task.version)
-                .values(status="completed", assignee=ctx.actor.username, completed_at=ctx.now,
-                        completed_by=ctx.actor.username, version=HumanTask.version + 1))
+            result = ctx.session.connection().execute(_COMPLETE, {
+                "task_id": task_id, "seen_version": task.version, "user": ctx.actor.username, "now": ctx.now})
             if result.rowcount != 1:
                 raise Conflict(f"task {task_id} was completed or changed meanwhile")
+            for key, value in (("status", "completed"), ("assignee", ctx.actor.username), ("completed_at", ctx.now),
+                               ("completed_by", ctx.actor.username), ("version", task.version + 1)):
+                set_committed_value(task, key, value)  # what the row now holds, without a reload
             ctx.completed_guids = {task.task_guid}
             before = runtime.task_data(workflow, task.task_guid)
             audit.append(ctx.session, chain=audit.case_chain(task.instance_id), actor=ctx.actor.username,
@@ -134,4 +147,4 @@ class TaskOperations:
                          after={"task": task.bpmn_id, "data": json_safe(data)})
             self._step(ctx, parsed, workflow, lambda: runtime.complete_task(workflow, task.task_guid, data))
 
-        return self._operate(instance_id, actor, action, holder, operation="complete")
+        return self._operate(None, actor, action, holder, operation="complete", locate=locate)

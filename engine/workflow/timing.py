@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -86,6 +87,10 @@ class TimingOperations:
 
         A case whose step fails is marked ``error`` (with the reason, audited) so that it stops being
         retried and never starves the timers of other cases; ``retry_case`` puts it back.
+
+        With ``timer_workers`` > 1 (the scheduler's setting on PostgreSQL) a backlog is fired by that
+        many threads: each case still in its own transaction behind its row lock, but the commits —
+        fsync-bound, ~1.7 ms each — overlap instead of queueing.  SQLite serializes writers anyway.
         """
         now = self.clock.now()
         with self.db.read() as session:
@@ -94,18 +99,25 @@ class TimingOperations:
                 .where(Timer.status == "pending", Timer.due_at <= now, ProcessInstance.status == "active")
                 .group_by(Timer.instance_id).order_by(func.min(Timer.due_at), Timer.instance_id)
                 .limit(limit)).scalars())
-        fired: list[FiredTimer] = []
-        for instance_id in ids:
-            try:
-                fired.extend(self.fire_instance_timers(instance_id))
-            except Conflict:
-                log.info("case %s was advanced by another worker", instance_id)
-            except EngineError as exc:
-                log.error("timers of case %s failed: %s", instance_id, exc)
-                self._mark_error(instance_id, str(exc))
-            except DBAPIError as exc:  # deadlock, serialization failure: next sweep retries
-                log.warning("timers of case %s hit a database conflict: %s", instance_id, exc.orig)
-        return fired
+        workers = getattr(self, "timer_workers", 1) if self.db.dialect != "sqlite" else 1
+        if workers > 1 and len(ids) > workers:
+            with ThreadPoolExecutor(workers, thread_name_prefix="timers") as pool:
+                results = list(pool.map(self._fire_case_timers, ids))
+        else:
+            results = [self._fire_case_timers(instance_id) for instance_id in ids]
+        return [f for fired in results for f in fired]
+
+    def _fire_case_timers(self, instance_id: int) -> list[FiredTimer]:
+        try:
+            return self.fire_instance_timers(instance_id)
+        except Conflict:
+            log.info("case %s was advanced by another worker", instance_id)
+        except EngineError as exc:
+            log.error("timers of case %s failed: %s", instance_id, exc)
+            self._mark_error(instance_id, str(exc))
+        except DBAPIError as exc:  # deadlock, serialization failure: next sweep retries
+            log.warning("timers of case %s hit a database conflict: %s", instance_id, exc.orig)
+        return []
 
     def _mark_error(self, instance_id: int, reason: str) -> None:
         with self.db.write() as session:

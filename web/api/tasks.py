@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Text, and_, cast, func, not_, or_, select
+from sqlalchemy import Text, and_, cast, func, not_, or_, select, union_all
 
 from engine import plugins
 from engine.actors import within_region
@@ -46,21 +46,41 @@ def list_tasks(query):
     unclaimed = HumanTask.assignee.is_(None)
     if actor.role != "admin":
         unclaimed = and_(unclaimed, HumanTask.candidate_group == actor.role)
-    if query["mine"] and query["group"]:  # the inbox: my tasks plus my group's unclaimed ones
-        conditions.append(or_(mine, unclaimed))
-    elif query["mine"]:
-        conditions.append(mine)
-    elif query["group"]:
-        conditions.append(unclaimed)
     if query["overdue"]:
         conditions.append(HumanTask.due_at < at)
+    order = (HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id)
     with services().db.read() as session:
-        total = session.execute(select(func.count(HumanTask.id)).where(*conditions)).scalar()
-        rows = session.execute(select(HumanTask).where(*conditions)
-                               .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id)
-                               .limit(query["limit"]).offset(query["offset"])).scalars()
-        items = [task_answer(t, at) for t in rows]
+        if query["mine"] and query["group"]:  # the inbox: my tasks plus my group's unclaimed ones
+            count, page = _union_inbox(conditions, mine, unclaimed, query["limit"], query["offset"])
+        else:
+            if query["mine"]:
+                conditions.append(mine)
+            elif query["group"]:
+                conditions.append(unclaimed)
+            count = select(func.count(HumanTask.id)).where(*conditions)
+            page = (select(HumanTask).where(*conditions).order_by(*order)
+                    .limit(query["limit"]).offset(query["offset"]))
+        total = session.execute(count).scalar()
+        items = [task_answer(t, at) for t in session.execute(page).scalars()]
     return with_total(items, int(total or 0))
+
+
+def _union_inbox(conditions: list, mine, unclaimed, limit: int, offset: int):
+    """Count and page of "mine OR my group's unclaimed" as two index range scans glued by UNION ALL.
+
+    The two sets are disjoint (``assignee = me`` / ``assignee IS NULL``), so UNION ALL is exact.  One
+    ``WHERE … OR …`` makes SQLite scan every open task of the status prefix (29 ms vs 1 ms at 100 000
+    open tasks, bench/inbox.py); PostgreSQL plans both forms alike.
+    """
+    branches = [select(HumanTask.id, HumanTask.due_at).where(*conditions, cond) for cond in (mine, unclaimed)]
+    both = union_all(*branches).subquery("inbox")
+    ids = (select(both.c.id).order_by(both.c.due_at.is_(None), both.c.due_at, both.c.id)
+           .limit(limit).offset(offset))
+    mine_count, group_count = (select(func.count()).select_from(b.subquery()).scalar_subquery() for b in branches)
+    count = select(mine_count + group_count)
+    page = (select(HumanTask).where(HumanTask.id.in_(ids))
+            .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id))
+    return count, page
 
 
 @blp.route("/<api_id:task_id>", methods=["GET"])

@@ -9,6 +9,7 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (CycleTimerEventDefinition,
                                                               DurationTimerEventDefinition,
                                                               TimeDateEventDefinition,
@@ -50,14 +51,42 @@ def _all_tasks(workflow: BpmnWorkflow) -> Iterator:
     yield from workflow.get_tasks()
 
 
-def ready_human_tasks(workflow: BpmnWorkflow) -> list[ReadyTask]:
-    out = []
-    for task in workflow.get_tasks(state=TaskState.READY, manual=True):
-        spec = task.task_spec
-        out.append(ReadyTask(guid=str(task.id), bpmn_id=spec.bpmn_id or spec.name,
-                             name=spec.bpmn_name or spec.bpmn_id or spec.name,
-                             lane=getattr(spec, "lane", None)))
-    return out
+def scan(workflow: BpmnWorkflow) -> tuple[list[ReadyTask], list[WaitingTimer], bool]:
+    """READY human tasks, waiting timers and "completed", with one walk of the task tree.
+
+    Each walk costs time in proportion to the tree, which grows with every step of a long case, so
+    the three questions share one walk (they took three).  Waiting timers come from SpiffWorkflow's event manager (the tasks its own
+    ``refresh_timers`` fires), READY tasks in the order ``get_tasks(state=READY)`` gives them.
+    """
+    ready, unfinished = [], False
+    for task in workflow.get_tasks_iterator():
+        state = task.state
+        if state == TaskState.READY and task.task_spec.manual:
+            ready.append(_ready_task(task))
+        if not unfinished and state & TaskState.NOT_FINISHED_MASK and task.workflow is workflow:
+            unfinished = True
+    waiting = [timer for task in list(workflow.event_manager.tasks.values())
+               if task.state == TaskState.WAITING and (timer := _waiting_timer(task)) is not None]
+    return ready, waiting, workflow.completed or (not unfinished and workflow.is_completed())
+
+
+def _ready_task(task) -> ReadyTask:
+    spec = task.task_spec
+    return ReadyTask(guid=str(task.id), bpmn_id=spec.bpmn_id or spec.name,
+                     name=spec.bpmn_name or spec.bpmn_id or spec.name, lane=getattr(spec, "lane", None))
+
+
+def _waiting_timer(task) -> WaitingTimer | None:
+    definition = getattr(task.task_spec, "event_definition", None)
+    if not isinstance(definition, TimerEventDefinition):
+        return None
+    value = task.internal_data.get("event_value")
+    if isinstance(value, dict):  # cycle: {'cycles': n, 'next': iso, 'duration': seconds}
+        value = value.get("next")
+    if not isinstance(value, str):
+        return None
+    return WaitingTimer(guid=str(task.id), bpmn_id=task.task_spec.bpmn_id or task.task_spec.name,
+                        kind=_kind(definition), due_at=TimerEventDefinition.get_datetime(value))
 
 
 def _kind(definition: TimerEventDefinition) -> str:
@@ -70,24 +99,6 @@ def _kind(definition: TimerEventDefinition) -> str:
     return "timer"
 
 
-def waiting_timers(workflow: BpmnWorkflow) -> list[WaitingTimer]:
-    """Every timer the instance waits on, with its fixed due time (UTC)."""
-    out = []
-    for task in workflow.get_tasks(state=TaskState.WAITING):
-        definition = getattr(task.task_spec, "event_definition", None)
-        if not isinstance(definition, TimerEventDefinition):
-            continue
-        value = task.internal_data.get("event_value")
-        if isinstance(value, dict):  # cycle: {'cycles': n, 'next': iso, 'duration': seconds}
-            value = value.get("next")
-        if not isinstance(value, str):
-            continue
-        due = TimerEventDefinition.get_datetime(value)
-        out.append(WaitingTimer(guid=str(task.id), bpmn_id=task.task_spec.bpmn_id or task.task_spec.name,
-                                kind=_kind(definition), due_at=due))
-    return out
-
-
 def get_task(workflow: BpmnWorkflow, guid: str):
     try:
         return workflow.get_task_from_id(UUID(guid))
@@ -96,12 +107,24 @@ def get_task(workflow: BpmnWorkflow, guid: str):
 
 
 def run_engine(workflow: BpmnWorkflow) -> None:
-    """Fire what is due, then run everything that can run (refresh first: SPIFFWORKFLOW_NOTES §3)."""
+    """Fire what is due, then run everything that can run (refresh first: SPIFFWORKFLOW_NOTES §3).
+
+    ``do_engine_steps`` ends with a timer refresh that can leave a fired timer READY but unrun, so
+    a second round runs — only when that refresh fired something (each round walks the task tree,
+    which grows with every step of a long case).  ``_do_engine_steps`` is the loop inside
+    ``do_engine_steps`` (SpiffWorkflow 3.2), called here so the timers can be looked at before
+    that last refresh.
+    """
     with translate_errors():
         workflow.refresh_timers()
-        workflow.do_engine_steps()
-        workflow.refresh_timers()
-        workflow.do_engine_steps()
+        for _round in range(2):
+            while workflow._do_engine_steps():
+                pass
+            timers = [t for t in workflow.event_manager.tasks.values()
+                      if isinstance(t.task_spec.event_definition, (TimerEventDefinition, MultipleEventDefinition))]
+            workflow.refresh_timers()
+            if not any(t.state != TaskState.WAITING for t in timers):
+                break
 
 
 def complete_task(workflow: BpmnWorkflow, guid: str, data: Mapping[str, Any]) -> None:
@@ -140,11 +163,11 @@ def task_data(workflow: BpmnWorkflow, guid: str) -> dict:
 
 
 def final_data(workflow: BpmnWorkflow) -> dict:
-    """The data of the last completed end event, or the workflow's data."""
-    ends = [t for t in workflow.get_tasks(state=TaskState.COMPLETED)
-            if t.task_spec.__class__.__name__ in ("EndEvent", "BpmnEndTask", "SimpleBpmnTask")]
+    """The data of the last completed task (end event), or the workflow's data."""
     if workflow.last_task is not None:
         return dict(workflow.last_task.data)
+    ends = [t for t in workflow.get_tasks(state=TaskState.COMPLETED)
+            if t.task_spec.__class__.__name__ in ("EndEvent", "BpmnEndTask", "SimpleBpmnTask")]
     return dict(ends[-1].data) if ends else dict(workflow.data)
 
 
