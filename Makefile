@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 export JISHIJIU_DATABASE_URL ?= sqlite:///var/jishijiu.db
 
-.PHONY: run test setup setup-test browser-deps web-assets clean
+.PHONY: run test setup setup-test browser-deps web-assets translations clean
 ASSETS = web/static/vendor/bpmn-js/bpmn-viewer.production.min.js
 
 $(BIN)/python:
@@ -19,9 +19,13 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.installed
 
-setup: $(VENV)/.installed web-assets
+setup: $(VENV)/.installed web-assets translations
 
-setup-test: $(VENV)/.installed-test web-assets
+setup-test: $(VENV)/.installed-test web-assets translations
+
+## page translations: compile web/translations/*/LC_MESSAGES/messages.po (the app also does it on start)
+translations: $(VENV)/.installed
+	$(BIN)/pybabel compile -d web/translations
 
 ## bpmn-js from the npm registry (optional: without npm the pages draw diagrams server-side)
 web-assets: $(ASSETS)

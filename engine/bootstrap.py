@@ -7,6 +7,7 @@ plugins arrive through the plugin manager (entry points ``jishijiu.plugins``).
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -105,13 +106,21 @@ class Services:
             events.extend(stepped)
             if not fired and not stepped:
                 break
-        return {"timers": timers, "sla": events}
+        from engine.workflow import sla_stats
+
+        stats = sla_stats.catch_up(self)  # nightly SLA statistics once the engine clock passed a day
+        return {"timers": timers, "sla": events, "sla_stats": [r.day for r in stats]}
+
+
+def env_flag(name: str) -> bool:
+    """An on/off setting from the environment (1/true/yes/on), off when unset."""
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def build(config: Mapping[str, Any] | None = None) -> Services:
     cfg = dict(config or {})
     cfg.setdefault("DATABASE_URL", database_url_from_env())
-    cfg.setdefault("TESTING", False)
+    cfg.setdefault("TESTING", env_flag("JISHIJIU_TESTING"))  # never set in production
     cfg.setdefault("PROCESSES_DIR", str(DEFAULT_PROCESSES_DIR))
     db = Database(cfg["DATABASE_URL"])
     test_offset = None

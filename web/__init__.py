@@ -19,11 +19,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     Config keys: DATABASE_URL (default sqlite:///var/jishijiu.db), SECRET_KEY, TESTING,
     SCHEDULER_ENABLED (default on, except under TESTING), plus those of ``engine.bootstrap.build``.
+
+    A key missing from ``config`` comes from the environment, so ``gunicorn 'web:create_app()'``
+    needs no code: JISHIJIU_DATABASE_URL, JISHIJIU_SECRET_KEY, JISHIJIU_SCHEDULER_ENABLED (1/0) and
+    JISHIJIU_TESTING (1/0, test deployments only) — see docs/operations.md.
     """
     app = Flask(__name__)
     cfg = dict(config or {})
     cfg.setdefault("DATABASE_URL", database_url_from_env())
-    cfg.setdefault("TESTING", False)
+    cfg.setdefault("TESTING", bootstrap.env_flag("JISHIJIU_TESTING"))
     env_scheduler = os.environ.get("JISHIJIU_SCHEDULER_ENABLED")
     cfg.setdefault("SCHEDULER_ENABLED", (env_scheduler.lower() in ("1", "true", "yes", "on"))
                    if env_scheduler else not cfg["TESTING"])
@@ -45,6 +49,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(ops.bp)
 
+    from web import i18n
+
+    i18n.init_app(app)  # Flask-Babel: Chinese by default, English on request
     api.init_app(app)
     pages.init_app(app)
     public.init_app(app)

@@ -270,9 +270,11 @@ def scheduler() -> None:
 
 from web.cli_review import review  # noqa: E402 - the review group lives in its own module
 from web.cli_benefits import benefits  # noqa: E402
+from web.cli_sla import sla_stats  # noqa: E402
 
 main.add_command(review)
 main.add_command(benefits)
+main.add_command(sla_stats)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,10 +1,20 @@
-"""Page text in Simplified Chinese first, English on request (a small dictionary, no compile step).
+"""Page text in Simplified Chinese first, English on request (Flask-Babel, gettext catalogs).
 
-The Chinese text is the message id: templates and views call ``_("我的待办")`` and read naturally;
-:data:`EN` gives the English for every such message (a test fails when one is missing).  Named
-placeholders use ``%(name)s`` / ``%(n)d`` and are filled after the lookup.  The language lives in
-the session (``session["lang"]``), set by the language switch in the page header; Chinese is the
-default whatever the browser asks for, because that is who the caseworkers are.
+The Chinese text is the message id: templates and views call ``_("我的待办")`` and read naturally.
+Chinese is the default whatever the browser asks for, because that is who the caseworkers are; the
+language lives in the session (``session["lang"]``), set by the language switch in the page header.
+Named placeholders use ``%(name)s`` / ``%(n)d`` and are filled after the lookup.
+
+**Adding or changing a page string:** write ``_("中文")`` in the template or view, then add its English
+to ``web/translations/en/LC_MESSAGES/messages.po`` (``msgid "中文"`` / ``msgstr "English"``; keep the
+placeholders).  There is no dictionary in this module any more.  ``pybabel extract -F babel.cfg -o
+/tmp/messages.pot . && pybabel update -i /tmp/messages.pot -d web/translations`` adds new ids with an
+empty English; tests/web/pages/test_i18n.py fails while any message used in a template or view has none.
+
+The ``.po`` is the source; the compiled ``.mo`` next to it is made by ``make setup`` (``pybabel
+compile``) and, so that a plain ``pip install -e .`` works too, by :func:`init_app` on start-up
+whenever it is missing or older than the ``.po``.  When the package folder is read-only (an installed
+wheel) the ``.mo`` goes to the app's instance folder instead (``<instance>/translations``).
 
 Error messages of marshmallow forms arrive in English; :func:`field_message` gives the Chinese for
 the common ones.
@@ -12,16 +22,23 @@ the common ones.
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 from typing import Any
 
-from flask import has_request_context, session
+from flask import Flask, current_app, has_request_context, session
 
 LANGUAGES = {"zh": "中文", "en": "English"}
 DEFAULT = "zh"
+TRANSLATIONS = Path(__file__).resolve().parent / "translations"
+DOMAIN = "messages"
+# The English of every page string lives in web/translations/en/LC_MESSAGES/messages.po — add new
+# translations there (the EN dictionary that used to be in this module is gone).
 
 
 def current_language() -> str:
+    """The page language: the session's choice, else Chinese (also Flask-Babel's locale selector)."""
     if has_request_context():
         lang = session.get("lang")
         if lang in LANGUAGES:
@@ -30,13 +47,59 @@ def current_language() -> str:
 
 
 def gettext(message: str, **values: Any) -> str:
-    text = EN.get(message, message) if current_language() == "en" else message
-    return text % values if values else text
+    """The message in the page's language (``_`` in templates and views)."""
+    if has_request_context() and "babel" in current_app.extensions:
+        from flask_babel import gettext as babel_gettext
+
+        return babel_gettext(message, **values)
+    return message % values if values else message
 
 
 def html_lang() -> str:
     return "en" if current_language() == "en" else "zh-CN"
 
+
+# --------------------------------------------------------------------------- catalogs
+
+def compile_catalogs(source: Path = TRANSLATIONS, target: Path | None = None) -> Path:
+    """Compile each ``<lang>/LC_MESSAGES/*.po`` under ``source`` into ``target`` (default: next to
+    it) when its ``.mo`` is missing or older; answer ``target``.  Several workers may start at once:
+    each writes a file of its own and renames it into place."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    target = source if target is None else target
+    for po in sorted(source.glob("*/LC_MESSAGES/*.po")):
+        mo = target / po.relative_to(source).with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        mo.parent.mkdir(parents=True, exist_ok=True)
+        with po.open("rb") as handle:
+            catalog = read_po(handle, locale=po.parent.parent.name, domain=po.stem)
+        partial = mo.with_name(f".{mo.name}.{os.getpid()}.tmp")
+        with partial.open("wb") as handle:
+            write_mo(handle, catalog)
+        os.replace(partial, mo)
+    return target
+
+
+def init_app(app: Flask) -> None:
+    """Flask-Babel with the session's language (default Chinese), catalogs compiled if needed."""
+    from flask_babel import Babel
+
+    if "BABEL_TRANSLATION_DIRECTORIES" not in app.config:
+        try:
+            directory = compile_catalogs()
+        except OSError:  # a read-only package folder: compile into the instance folder
+            directory = compile_catalogs(target=Path(app.instance_path) / "translations")
+        app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(directory)
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT)
+    app.config.setdefault("BABEL_DOMAIN", DOMAIN)
+    # templates keep the ``_`` of web.pages (this module's gettext); no Jinja extension needed
+    Babel(app, locale_selector=current_language, configure_jinja=False)
+
+
+# --------------------------------------------------------------------------- form errors
 
 _MARSHMALLOW_ZH: list[tuple[re.Pattern[str], str]] = [(re.compile(p), r) for p, r in [
     (r"^Missing data for required field\.$", "此项为必填项。"),
@@ -71,531 +134,8 @@ _MARSHMALLOW_ZH: list[tuple[re.Pattern[str], str]] = [(re.compile(p), r) for p, 
 def field_message(message: str) -> str:
     """A form field error in the page's language (marshmallow's English messages translated)."""
     if current_language() == "en":
-        return EN.get(message, message)
+        return gettext(message)
     for pattern, replacement in _MARSHMALLOW_ZH:
         if pattern.match(message):
             return pattern.sub(replacement, message)
     return message
-
-
-#: Chinese message → English.  Keep sorted by page, roughly; every ``_()`` string needs an entry.
-EN: dict[str, str] = {
-    # layout, login, errors
-    "济时救": "Jishijiu",
-    "社会救助经办系统": "Social assistance casework",
-    "济时救 · 环环有痕迹、步步能倒查": "Jishijiu · every step leaves a trace, every step can be traced back",
-    "跳到正文": "Skip to content",
-    "主导航": "Main navigation",
-    "待办": "Tasks",
-    "流程设计": "Process design",
-    "退出": "Log out",
-    "登录": "Log in",
-    "用户名": "User name",
-    "密码": "Password",
-    "请使用本人账号登录。所有操作都会记录在案。": "Log in with your own account. Every action is recorded.",
-    "用户名或密码错误。连续失败 5 次后账户将锁定 15 分钟。":
-        "Wrong user name or password. After 5 failures in a row the account is locked for 15 minutes.",
-    "登录失败次数过多，请稍后再试。": "Too many failed logins. Please try again later.",
-    "您已安全退出。": "You have logged out.",
-    "未找到": "Not found",
-    "没有这个页面，或者它不在您的辖区内。": "This page does not exist, or it is outside your region.",
-    "无权操作": "Not allowed",
-    "您的角色不能打开此页面或执行此操作。": "Your role may not open this page or do this.",
-    "操作冲突": "Conflict",
-    "其他人已先处理了这一项，请刷新后再试。": "Someone else has already dealt with this. Reload and try again.",
-    "表单已过期": "The form has expired",
-    "页面已过期或来源不明，请返回并刷新页面后重新提交。":
-        "The page has expired or its origin is unknown. Go back, reload the page and submit again.",
-    "文件过大": "File too large",
-    "上传的文件超过了大小限制。": "The uploaded file is larger than the limit.",
-    "返回首页": "Home",
-    "位置": "You are here",
-    # roles and states
-    "村协理员": "Village assistant",
-    "乡镇经办": "Township caseworker",
-    "县级审核": "County approver",
-    "评议委员": "Committee member",
-    "督导": "Supervisor",
-    "管理员": "Administrator",
-    "办理中": "Active",
-    "已办结": "Completed",
-    "已撤销": "Cancelled",
-    "出错": "Error",
-    "已领取": "Claimed",
-    "待办理": "Open",
-    # countdowns
-    "无时限": "No deadline",
-    "已超期": "Overdue",
-    "超期 %(n)d 个工作日": "%(n)d working days overdue",
-    "今日到期": "Due today",
-    "剩余 %(n)d 个工作日": "%(n)d working days left",
-    "期限": "Due",
-    # inbox
-    "待办事项": "Tasks",
-    "辖区": "Region",
-    "待办分类": "Task views",
-    "我的待办": "My tasks",
-    "组内待领取": "Group, unclaimed",
-    "即将到期": "Due soon",
-    "任务名称": "Task name",
-    "输入任务名称搜索": "Search by task name",
-    "流程": "Process",
-    "全部流程": "All processes",
-    "办理组": "Group",
-    "全部": "All",
-    "筛选": "Filter",
-    "清除": "Clear",
-    "案件": "Case",
-    "经办人": "Assignee",
-    "未领取": "Unclaimed",
-    "领取": "Claim",
-    "办理": "Work on it",
-    "退回": "Release",
-    "转交": "Hand over",
-    "转交给": "Hand over to",
-    "确认转交": "Confirm hand-over",
-    "查看": "View",
-    "分页": "Pages",
-    "上一页": "Previous",
-    "下一页": "Next",
-    "第 %(page)d / %(pages)d 页，共 %(total)d 项": "Page %(page)d of %(pages)d, %(total)d tasks",
-    "这里暂时没有任务。": "No tasks here for now.",
-    "查看组内待领取的 %(n)d 项任务": "See the %(n)d unclaimed tasks of your group",
-    # task page
-    "第 %(v)d 版": "version %(v)d",
-    "状态": "Status",
-    "待办任务": "Open tasks",
-    "创建时间": "Created",
-    "退回组内": "Release to the group",
-    "办理表单": "Form",
-    "提交时将自动领取此任务。": "Submitting claims this task for you.",
-    "表单有误，尚未保存。请按提示修改后重新提交。":
-        "The form has errors and nothing was saved. Correct them and submit again.",
-    "这一步没有专门的表单。如需记录结果，请逐行填写字段名和值（值按文本保存）。":
-        "This step has no form of its own. To record a result, enter a field name and a value per row "
-        "(values are kept as text).",
-    "字段名": "Field name",
-    "值": "Value",
-    "带 * 的为必填项。": "Fields marked * are required.",
-    "提交并完成": "Submit and complete",
-    "返回待办": "Back to tasks",
-    "提交后本任务完成，流程进入下一步，并记入审计记录。":
-        "Submitting completes this task, moves the case to its next step and is recorded in the audit trail.",
-    "此任务由 %(user)s 办理。": "This task is with %(user)s.",
-    "领取后即可办理。": "Claim the task to work on it.",
-    "此任务由“%(group)s”组办理，您可以查看但不能办理。":
-        "This task belongs to the group “%(group)s”: you may read it but not work on it.",
-    "必填": "Required",
-    "是": "Yes",
-    "否": "No",
-    "请选择": "Choose",
-    "每行填写一项。": "One item per line.",
-    "不是有效的 JSON。": "Not valid JSON.",
-    "请填写字段名。": "Enter a field name.",
-    "字段名只能用字母、数字和下划线，且不能以数字开头。":
-        "A field name uses letters, digits and underscores only, and does not start with a digit.",
-    "这个字段名由系统使用，不能修改。": "This field name is used by the system and cannot be changed.",
-    "字段名重复。": "This field name is used twice.",
-    "流程在下一步出错，本次提交未保存。请联系流程管理员。":
-        "The process failed in its next step, so nothing was saved. Please contact the process administrator.",
-    "已完成“%(name)s”。": "“%(name)s” is completed.",
-    "这项任务已被他人领取或已办理。": "This task has been claimed by someone else or is already done.",
-    "已领取“%(name)s”。": "You claimed “%(name)s”.",
-    "这项任务已有变化，请刷新后再试。": "This task has changed. Reload and try again.",
-    "已将“%(name)s”退回组内待领取。": "“%(name)s” is back with the group, unclaimed.",
-    "请选择本组、本辖区内的另一位同事。": "Choose another colleague of the same group and region.",
-    "已将“%(name)s”转交给 %(user)s。": "“%(name)s” was handed over to %(user)s.",
-    # case page
-    "家庭档案": "Household record",
-    "未关联": "None",
-    "立案时间": "Opened",
-    "最近更新": "Last change",
-    "办理进度": "Progress",
-    "当前位置": "Current position",
-    "当前位置：": "Now at: ",
-    "已走过的路径": "Path taken",
-    "计时中": "Timer running",
-    "本案已办结。": "This case is completed.",
-    "流程图，可左右滚动": "Process diagram; scrolls sideways",
-    "流程图无法显示。": "The diagram cannot be shown.",
-    "没有待办任务。": "No open tasks.",
-    "家庭成员": "Household members",
-    "姓名": "Name",
-    "关系": "Relation",
-    "性别": "Sex",
-    "出生日期": "Date of birth",
-    "身份证号": "ID number",
-    "健康与残疾": "Health and disability",
-    "已记录查看": "viewing recorded",
-    "查看将记入审计记录": "Viewing is recorded in the audit trail",
-    "显示": "Show",
-    "点击“显示”查看完整身份证号，每次查看都会记入审计记录。":
-        "“Show” reveals the full ID number; every time is recorded in the audit trail.",
-    "案件数据": "Case data",
-    "办理记录": "History",
-    "逐条核对了哈希链": "Every event's hash was checked",
-    "审计链完整": "Audit chain intact",
-    "审计链异常": "Audit chain broken",
-    "立案，流程启动": "Case opened, process started",
-    "办结": "Completed",
-    "撤销": "Cancelled",
-    "领取任务": "Task claimed",
-    "退回任务": "Task released",
-    "转交任务": "Task handed over",
-    "完成任务": "Task completed",
-    "任务取消": "Task cancelled",
-    "计时到期": "Timer fired",
-    "收到消息": "Message received",
-    "查看完整身份证号": "Full ID number viewed",
-    "超时升级": "Escalated",
-    "时限预警": "Deadline warning",
-    "发放": "Payment",
-    "修改数据": "Data changed",
-    "计时器": "Timer",
-    "成员": "Member",
-    "本案未关联家庭档案。": "This case has no household record.",
-    "家庭档案模块尚未启用。": "Household records are not available yet.",
-    "家庭档案不在您的辖区内或已不存在。": "The household record is outside your region or no longer exists.",
-    "您的角色不能查看家庭档案。": "Your role may not read household records.",
-    "残疾：%(kind)s %(grade)s 级": "Disability: %(kind)s, grade %(grade)s",
-    "重病": "Critical illness",
-    "生活不能自理 %(n)d 项": "Cannot manage %(n)d daily activities",
-    "男": "M",
-    "女": "F",
-    "户主": "Head",
-    "配偶": "Spouse",
-    "子女": "Child",
-    "父母": "Parent",
-    "孙子女": "Grandchild",
-    "祖父母": "Grandparent",
-    "兄弟姐妹": "Sibling",
-    "其他": "Other",
-    "肢体": "physical",
-    "智力": "intellectual",
-    "精神": "mental",
-    "视力": "visual",
-    "听力": "hearing",
-    "言语": "speech",
-    "多重": "multiple",
-    # designer
-    "已部署的流程": "Deployed processes",
-    "上传 BPMN 文件": "Upload a BPMN file",
-    "标识": "Key",
-    "最新版本": "Latest version",
-    "版本数": "Versions",
-    "案件数（最新版）": "Cases (latest version)",
-    "部署": "Deployed",
-    "还没有部署任何流程。": "No process is deployed yet.",
-    "上传": "Upload",
-    "先校验，再部署。校验会列出文件中的每一个问题（元素和行号）；没有问题才能部署。部署会创建新版本，正在办理的案件仍按原版本继续。":
-        "Validate first, then deploy. Validation lists every problem in the file (element and line); "
-        "only a file without problems can be deployed. Deploying creates a new version; running cases "
-        "go on with the version they started on.",
-    "BPMN 文件": "BPMN file",
-    "Camunda Modeler、bpmn.io 或 SpiffWorkflow 编辑器保存的 .bpmn 文件，不超过 5 MB。":
-        "A .bpmn file saved by Camunda Modeler, bpmn.io or the SpiffWorkflow editor, at most 5 MB.",
-    "校验": "Validate",
-    "校验报告": "Validation report",
-    "发现 %(n)d 个问题": "%(n)d problems found",
-    "校验通过": "Valid",
-    "文件": "File",
-    "大小": "Size",
-    "字节": "bytes",
-    "元素": "Element",
-    "行": "Line",
-    "问题": "Problem",
-    "请在建模工具中改正以上问题后重新上传。": "Correct these problems in your modeller and upload the file again.",
-    "重新上传": "Upload again",
-    "部署为新版本": "Deploy as a new version",
-    "取消": "Cancel",
-    "预览": "Preview",
-    "请选择一个 BPMN 文件。": "Choose a BPMN file.",
-    "已部署流程 %(key)s 第 %(version)d 版。": "Deployed %(key)s version %(version)d.",
-    "内容与第 %(version)d 版相同，未创建新版本。":
-        "The content is the same as version %(version)d; no new version was created.",
-    "版本": "Version",
-    "部署时间": "Deployed at",
-    "部署人": "Deployed by",
-    "案件数": "Cases",
-    "最新": "latest",
-    "下载 BPMN": "Download BPMN",
-    "在浏览器中编辑": "Edit in the browser",
-    "流程图": "Diagram",
-    "编辑": "Edit",
-    "在此修改后点击“校验”，通过后即可部署为新版本。属性（表单、时限、角色）请在建模工具的属性面板或 XML 中设置。":
-        "Edit here, then press “Validate”; a valid diagram can be deployed as a new version. Set "
-        "properties (forms, deadlines, roles) in your modeller's properties panel or in the XML.",
-    "此文件没有图形布局信息，编辑器无法显示，请在建模工具中打开。":
-        "This file has no diagram layout, so the editor cannot show it; open it in a modeller.",
-    "编辑器无法打开此文件。": "The editor cannot open this file.",
-    "浏览器编辑器未安装（scripts/web-assets.sh），请在本地建模工具中编辑后上传。":
-        "The browser editor is not installed (scripts/web-assets.sh); edit in a modeller and upload the file.",
-    # --- dashboard, escalations and statutory clocks, case migration (second increment) ---
-    "统计看板": "Dashboard",
-    "超时督办": "Escalations",
-    "辖区层级": "Region levels",
-    "统计时间": "As of",
-    "统计年度": "Year",
-    "上一年": "Previous year",
-    "下一年": "Next year",
-    "%(year)d 年": "%(year)d",
-    "主要指标": "Key figures",
-    "省": "Province",
-    "市": "City",
-    "县（区）": "County",
-    "乡镇（街道）": "Township",
-    "村（社区）": "Village",
-    "1月": "Jan",
-    "2月": "Feb",
-    "3月": "Mar",
-    "4月": "Apr",
-    "5月": "May",
-    "6月": "Jun",
-    "7月": "Jul",
-    "8月": "Aug",
-    "9月": "Sep",
-    "10月": "Oct",
-    "11月": "Nov",
-    "12月": "Dec",
-    "%(amount)s 元": "%(amount)s yuan",
-    "%(m)d 分钟": "%(m)d min",
-    "%(h)d 小时 %(m)d 分": "%(h)d h %(m)d min",
-    "%(n)d 件": "%(n)d",
-    "%(n)d 户": "%(n)d households",
-    "%(n)d 笔": "%(n)d payments",
-    "（超期 %(n)d）": " (%(n)d overdue)",
-    "（超时 %(n)d）": " (%(n)d overdue)",
-    "（%(n)d 户未记录人数）": " (%(n)d without member counts)",
-    "办理中案件": "Active cases",
-    "其中超时 %(n)d 件": "%(n)d marked overdue",
-    "超期待办": "Overdue tasks",
-    "合计超期 %(n)d 个工作日": "%(n)d working days overdue in all",
-    "时限按时率": "Deadlines met on time",
-    "按时 %(met)d · 超时 %(late)d": "on time %(met)d · late %(late)d",
-    "一级 %(a)d · 二级 %(b)d": "level 1: %(a)d · level 2: %(b)d",
-    "保障人数": "People covered",
-    "%(year)d 年已发放": "Paid in %(year)d",
-    "急难救助平均响应": "Emergency relief: average response",
-    "%(n)d 件，已发放 %(paid)d 件": "%(n)d cases, %(paid)d paid",
-    "办理中案件按当前环节": "Active cases by current step",
-    "办理中案件按流程": "Active cases by process",
-    "已停止计时的时限：按时与超时": "Stopped deadlines: on time and late",
-    "按时": "On time",
-    "超时": "Late",
-    "%(region)s · %(step)s：超期 %(days)d 个工作日，%(n)d 件":
-        "%(region)s · %(step)s: %(days)d working days overdue, %(n)d tasks",
-    "各辖区各环节超期工作日": "Working days overdue by region and step",
-    "%(year)d 年各月发放金额": "Amounts paid per month in %(year)d",
-    "乡镇临时救助备用金": "Township temporary-relief reserve",
-    "县级救助资金": "County relief fund",
-    "市级救助资金": "City relief fund",
-    "市级慈善资金": "City charity fund",
-    "县级慈善项目": "County charity project",
-    "村级慈善基金": "Village charity fund",
-    "案件办理": "Casework",
-    "查看数据表": "Show the data table",
-    "环节": "Step",
-    "其中超期": "Of which overdue",
-    "辖区内没有办理中的案件。": "No active cases in the region.",
-    "案件按流程": "Cases by process",
-    "已标记超时": "Marked overdue",
-    "撤销或出错": "Cancelled or failed",
-    "合计": "Total",
-    "辖区内还没有案件。": "No cases in the region yet.",
-    "时限与超期": "Deadlines and overdue work",
-    "法定时限完成情况": "Statutory deadlines",
-    "已停止计时 %(n)d 个，按时完成 %(met)d 个（%(share)s），超时完成 %(late)d 个。":
-        "%(n)d deadlines stopped: %(met)d met on time (%(share)s), %(late)d met late.",
-    "还没有停止计时的时限。": "No deadline has stopped yet.",
-    "正在计时 %(running)d 个，其中已超期 %(over)d 个；停表 %(paused)d 个。":
-        "%(running)d running, %(over)d of them overdue; %(paused)d paused.",
-    "按时限查看": "By deadline",
-    "时限": "Deadline",
-    "按时完成": "Met on time",
-    "超时完成": "Met late",
-    "按时率": "On time",
-    "当前超期": "Overdue now",
-    "停表": "Pause",
-    "超期工作日热力图": "Heatmap of working days overdue",
-    "行：下一级辖区（%(level)s）；列：当前环节；格中数字为该处全部超期待办的超期工作日之和。点击辖区可查看下一级。":
-        "Rows: the regions one level down (%(level)s); columns: the current step; each number is the sum of working days overdue of all overdue tasks there. Click a region to look one level further down.",
-    "热力图，可左右滚动": "Heatmap, scrolls sideways",
-    "图例": "Legend",
-    "个工作日": "working days",
-    "辖区内没有超期的待办。": "No overdue tasks in the region.",
-    "%(d)d 工作日 / %(n)d 件": "%(d)d working days / %(n)d tasks",
-    "保障与资金": "Coverage and money",
-    "按月保障对象": "Monthly benefits",
-    "已批准按月发放且未停发的决定；人数为评估记录中的保障成员。":
-        "Approved monthly benefits not stopped since; people are the covered members in the recorded assessment.",
-    "项目": "Programme",
-    "户数": "Households",
-    "人数": "People",
-    "月发放金额": "Monthly amount",
-    "另 %(n)d 户未记录人数": "plus %(n)d households without member counts",
-    "辖区内还没有按月保障的决定。": "No monthly benefit has been decided in the region yet.",
-    "急难救助（%(year)d 年）": "Emergency relief (%(year)d)",
-    "受理": "Reported",
-    "已先行发放": "Paid first",
-    "平均响应时间": "Average response time",
-    "2 小时内发放": "Paid within 2 hours",
-    "24 小时内发放": "Paid within 24 hours",
-    "响应时间：从报告立案到第一笔发放。": "Response time: from the report to the first payment.",
-    "本年度还没有发放记录。": "Nothing has been paid this year yet.",
-    # dashboard: payment roll and failed payments; case page: documents (H1b)
-    "发放失败待补发": "Failed payments to re-issue",
-    "%(year)d 年失败 %(n)d 笔": "%(n)d failed in %(year)d",
-    "发放名册与银行回盘": "Payment roll and bank results",
-    "按月救助由县级按批次发放：在册对象为发放名册中正常发放和渐退期的家庭；发放失败来自银行回盘，失败款项在下一批次补发。":
-        "Monthly benefits are paid in county batches: the roll counts households being paid or in their taper period; failed payments come from the bank's result files and are re-issued in the next batch.",
-    "在册保障对象": "On the payment roll",
-    "辖区内还没有在册的按月救助对象。": "Nobody in the region is on the monthly payment roll yet.",
-    "发放失败（%(year)d 年）": "Failed payments (%(year)d)",
-    "尚未补发 %(n)d 笔，共 %(amount)s。": "%(n)d not re-issued yet, %(amount)s in all.",
-    "笔数": "Payments",
-    "金额": "Amount",
-    "本年度没有发放失败。": "No payment failed this year.",
-    "含资金直接发放的救助金，以及按月救助批次中银行已发放的款项（计入批次所属月份）。":
-        "Relief paid from funds, plus monthly benefits the bank paid in batches (counted in the batch's month).",
-    "出具文书": "Issue a document",
-    "已出具文书": "Document issued",
-    "文书": "Documents",
-    "出具时间": "Issued at",
-    "出具人": "Issued by",
-    "校验码（SHA-256）": "Checksum (SHA-256)",
-    "模板 %(v)s": "template %(v)s",
-    "每份文书按出具时的原样保存，其校验码记入审计记录。":
-        "Every document is kept exactly as issued; its checksum is in the audit trail.",
-    "本案还没有出具文书。": "No document has been issued for this case yet.",
-    "出具": "Issue",
-    "审核确认通知书": "Approval notice",
-    "不予批准决定书": "Refusal notice",
-    "救助变更决定书": "Notice of change (reduce, taper, suspend, stop)",
-    "公示名单": "Publicity list",
-    "发放批次汇总表": "Payment batch summary",
-    "本案没有可出具%(kind)s的决定。": "This case has no decision for a %(kind)s.",
-    "已出具：%(title)s。": "Issued: %(title)s.",
-    "月份": "Month",
-    "资金余额": "Fund balances",
-    "资金": "Fund",
-    "类别": "Kind",
-    "可用余额": "Balance",
-    "已预留": "Reserved",
-    "（上级）": "(higher level)",
-    "辖区内没有资金账户。": "No funds in the region.",
-    "已停表": "Paused",
-    "已取消": "Cancelled",
-    "超期 %(n)d 小时": "%(n)d hours overdue",
-    "请填写停表原因（不超过 %(n)d 字）。": "Give the reason for pausing (at most %(n)d characters).",
-    "该时限已不在计时中，请刷新页面。": "This deadline is no longer running; reload the page.",
-    "已停表：%(name)s。恢复计时后，期限将顺延停表的时间。":
-        "Paused: %(name)s. When it resumes, the deadline moves by the time it was paused.",
-    "全部时限": "all deadlines",
-    "该时限未处于停表状态，请刷新页面。": "This deadline is not paused; reload the page.",
-    "已恢复计时：%(name)s。": "Resumed: %(name)s.",
-    "%(role)s（%(region)s）": "%(role)s (%(region)s)",
-    "案件超过法定时限后，一级升级至案件所在乡镇的督导，超出时限一半仍未办结时二级升级至县级督导。此处列出您辖区内案件的全部升级。":
-        "When a case misses a statutory deadline it is escalated to the supervisor of its township (level 1), and to the county supervisor when half the time limit again has passed (level 2). All escalations of the cases in your region are listed here.",
-    "升级筛选": "Filter escalations",
-    "未办结": "Open",
-    "一级": "Level 1",
-    "二级": "Level 2",
-    "全部（含已办结）": "All (including finished)",
-    "共 %(n)d 条，其中直接发给本辖区 %(mine)d 条。": "%(n)d in all, %(mine)d addressed to your region.",
-    "级别": "Level",
-    "超期": "Overdue by",
-    "发给": "Sent to",
-    "升级时间": "Escalated at",
-    "本辖区": "your region",
-    "翻页": "Pages",
-    "第 %(page)d / %(pages)d 页": "Page %(page)d of %(pages)d",
-    "没有超时升级。": "No escalations.",
-    "法定时限": "Statutory deadlines",
-    "开始": "Started",
-    "停表于": "Paused at",
-    "累计停表": "Paused in all",
-    "结束": "Stopped",
-    "停表原因": "Reason for pausing",
-    "如：等待申请人补交材料": "e.g. waiting for the applicant's documents",
-    "恢复计时": "Resume",
-    "停表期间不计入办理时限；恢复计时后，期限顺延停表的时间。每次停表和恢复都记入审计记录。":
-        "Paused time does not count; when a deadline resumes it moves by the time it was paused. Every pause and resume is recorded in the audit trail.",
-    "本案没有法定时限。": "This case has no statutory deadlines.",
-    "定时器": "Timer",
-    "消息事件": "Message event",
-    "人工任务": "User task",
-    "事件": "Event",
-    "网关": "Gateway",
-    "自动步骤": "Automatic step",
-    "案件正停在“%(element)s”，新版本中没有这个环节。": "The case waits at “%(element)s”, which the new version does not have.",
-    "正在运行的子流程在新版本中没有对应。": "A running subprocess has no counterpart in the new version.",
-    "案件状态为“%(status)s”，只能迁移办理中的案件。": "The case is “%(status)s”; only active cases can be migrated.",
-    "请选择与当前版本不同的目标版本。": "Choose a target version other than the current one.",
-    "请至少选择一个案件。": "Choose at least one case.",
-    "已将 %(n)d 个案件迁移到第 %(v)d 版。": "Migrated %(n)d cases to version %(v)d.",
-    "%(n)d 个案件未迁移，原因见下表。": "%(n)d cases were not migrated; the table says why.",
-    "正在办理的案件": "Running cases",
-    "操作": "Action",
-    "本版": "this version",
-    "选择案件迁移到本版": "Choose cases to move to this version",
-    "迁移正在办理的案件": "Migrate running cases",
-    "没有正在办理的案件。": "No running cases.",
-    "迁移案件": "Migrate cases",
-    "正在办理的案件按其启动时的版本继续。迁移会把选中的案件移到另一版本：先预览每个案件的变化，确认后才执行，每次迁移都记入案件的审计记录。":
-        "Running cases go on with the version they started on. Migration moves the chosen cases to another version: preview what changes for each case first; nothing moves until you confirm, and each move is recorded in the case's audit trail.",
-    "按版本": "By version",
-    "目标版本": "Target version",
-    "选择第 %(v)d 版的全部 %(n)d 个案件": "All %(n)d cases on version %(v)d",
-    "预览迁移": "Preview the migration",
-    "只列出前 %(n)d 个案件；一次最多迁移 %(n)d 个。":
-        "Only the first %(n)d cases are listed; at most %(n)d are migrated at once.",
-    "当前环节": "Current step",
-    "第 %(v)d 版没有正在办理的案件。": "No running cases on version %(v)d.",
-    "删除的环节": "Removed elements",
-    "修改的环节": "Changed elements",
-    "新增的环节": "Added elements",
-    "无": "None",
-    "迁移预览": "Migration preview",
-    "迁移预览：第 %(a)d 版 → 第 %(b)d 版": "Migration preview: version %(a)d → version %(b)d",
-    "这是预览，尚未改变任何案件。可以迁移 %(ok)d 个，不能迁移 %(bad)d 个。":
-        "This is a preview; no case has changed. %(ok)d can be migrated, %(bad)d cannot.",
-    "两个版本的差异": "Differences between the versions",
-    "逐案预览": "Case by case",
-    "迁移后，案件正在等待的分支在新版本上重新开始；其中的定时器从迁移时起重新计时。":
-        "After the move, the branches a case waits on restart on the new version; their timers start again from the moment of migration.",
-    "可以迁移": "Can be migrated",
-    "不能迁移": "Cannot be migrated",
-    "重新开始的分支": "Branches that restart",
-    "重新计时": "timer restarts",
-    "确认迁移选中的案件": "Migrate the selected cases",
-    "返回修改选择": "Back to the selection",
-    "迁移结果": "Migration results",
-    "迁移结果：第 %(a)d 版 → 第 %(b)d 版": "Migration results: version %(a)d → version %(b)d",
-    "结果": "Result",
-    "说明": "Notes",
-    "已迁移": "Migrated",
-    "未迁移": "Not migrated",
-    "查看第 %(v)d 版": "Open version %(v)d",
-    "继续迁移其他案件": "Migrate other cases",
-    # audit actions on the case timeline
-    "开始计时": "Clock started",
-    "停止计时": "Clock stopped",
-    "发放救助金": "Relief paid",
-    "安排按月发放": "Monthly payment scheduled",
-    "作出决定": "Decision recorded",
-    "转办": "Referred",
-    "转办反馈": "Referral feedback",
-    "告知": "Notified",
-    "发起关联案件": "Related case opened",
-    "流程出错": "Process failed",
-    "重新执行": "Retried",
-    "迁移到新版本": "Moved to a new version",
-    "测算": "Assessed",
-    # dashboard: satisfaction panel (web/templates/public/dashboard_satisfaction.html)
-    "群众满意度（码上办评价）": "Public satisfaction (help-request ratings)",
-    "满意": "Satisfied",
-    "基本满意": "Fairly satisfied",
-    "不满意": "Dissatisfied",
-    "满意率": "Satisfaction rate",
-    "回访跟进中": "Follow-ups open",
-}

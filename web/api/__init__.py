@@ -31,7 +31,8 @@ class JishijiuApi(Api):
 def init_app(app: Flask) -> None:
     """Register the API blueprints (and the test clock when ``TESTING`` is on)."""
     from web.api import (auth, benefits, cases, clocks, documents, funds, households, migrations,
-                         processes, programmes, referrals, regions, signals, standards, tasks, testing)
+                         processes, programmes, referrals, regions, signals, sla_stats, standards, tasks,
+                         testing)
 
     app.config.setdefault("API_TITLE", "jishijiu 济时救 REST API")
     app.config.setdefault("API_VERSION", "v1")
@@ -50,7 +51,7 @@ def init_app(app: Flask) -> None:
     api.register_converter(IdConverter, id_param_schema)
     resources = [auth.blp, households.blp, standards.blp, programmes.blp, cases.blp, clocks.blp,
                  tasks.blp, processes.blp, migrations.blp, signals.blp, referrals.blp, funds.blp, regions.blp,
-                 benefits.blp, documents.blp]
+                 benefits.blp, documents.blp, sla_stats.blp]
     if app.config.get("TESTING"):
         resources.append(testing.blp)
     for blueprint in resources:

@@ -1,47 +1,67 @@
-"""Simplified Chinese by default, English on request; every page string has its English."""
+"""Simplified Chinese by default, English on request (Flask-Babel); every page string has its English."""
 
 from __future__ import annotations
 
-import ast
+import os
 import re
 from pathlib import Path
+
+from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.pofile import read_po
 
 from tests.web.pages.conftest import csrf_of
 from web import i18n
 from web.pages import cases
 
-WEB = Path(__file__).resolve().parents[3] / "web"
-TEMPLATE_CALL = re.compile(r"""_\(\s*(?P<q>["'])(?P<text>.+?)(?P=q)\s*[,)]""")
+ROOT = Path(__file__).resolve().parents[3]
+PO = ROOT / "web" / "translations" / "en" / "LC_MESSAGES" / "messages.po"
+PLACEHOLDER = re.compile(r"%\(\w+\)\w")
 
 
-def template_messages() -> set[str]:
+def used_messages() -> set[str]:
+    """Every literal ``_("…")`` of the templates and views, found as ``pybabel extract`` finds them
+    (babel.cfg), plus the labels the pages translate through a variable."""
+    with (ROOT / "babel.cfg").open() as handle:
+        method_map, options_map = parse_mapping_cfg(handle)
     found = set()
-    for path in (WEB / "templates").rglob("*.html"):
-        found |= {m.group("text") for m in TEMPLATE_CALL.finditer(path.read_text("utf-8"))}
-    return found
+    for _filename, _line, message, _comments, _context in extract_from_dir(str(ROOT), method_map, options_map):
+        found.add(message[0] if isinstance(message, tuple) else message)
+    return found | set(cases.RELATIONS.values()) | set(cases.DISABILITY.values())
 
 
-def python_messages() -> set[str]:
-    found = set()
-    for path in [*(WEB / "pages").glob("*.py"), WEB / "i18n.py"]:
-        for call in ast.walk(ast.parse(path.read_text("utf-8"))):
-            if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "_" \
-                    and call.args and isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str):
-                found.add(call.args[0].value)
-    return found
+def english() -> dict[str, str]:
+    with PO.open("rb") as handle:
+        return {m.id: m.string for m in read_po(handle) if m.id and m.string and not m.fuzzy}
 
 
 def test_every_page_string_has_an_english_translation():
-    messages = template_messages() | python_messages() | set(cases.RELATIONS.values()) \
-        | set(cases.DISABILITY.values())
+    messages = used_messages()
     assert len(messages) > 150
-    missing = sorted(m for m in messages if m not in i18n.EN)
-    assert missing == []
+    missing = sorted(m for m in messages if m not in english())
+    assert missing == [], (f"add the English of these messages to {PO.relative_to(ROOT)} "
+                           f"(msgid = the Chinese, msgstr = the English): {missing}")
 
 
 def test_translations_keep_their_placeholders():
-    for zh, en in i18n.EN.items():
-        assert sorted(re.findall(r"%\(\w+\)\w", zh)) == sorted(re.findall(r"%\(\w+\)\w", en)), zh
+    for zh, en in english().items():
+        assert sorted(PLACEHOLDER.findall(zh)) == sorted(PLACEHOLDER.findall(en)), zh
+
+
+def test_the_catalog_is_compiled_when_missing_or_older_than_the_po(tmp_path):
+    source = tmp_path / "src" / "en" / "LC_MESSAGES"
+    source.mkdir(parents=True)
+    po = source / "messages.po"
+    po.write_text('msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=utf-8\\n"\n\n'
+                  'msgid "待办"\nmsgstr "Tasks"\n', "utf-8")
+    target = tmp_path / "out"
+    i18n.compile_catalogs(tmp_path / "src", target)
+    mo = target / "en" / "LC_MESSAGES" / "messages.mo"
+    assert b"Tasks" in mo.read_bytes()
+    po.write_text(po.read_text("utf-8").replace("Tasks", "To do"), "utf-8")
+    os.utime(po, (mo.stat().st_mtime + 10, mo.stat().st_mtime + 10))     # the .po is newer
+    i18n.compile_catalogs(tmp_path / "src", target)
+    assert b"To do" in mo.read_bytes()
 
 
 def test_chinese_is_the_default_and_english_is_one_click_away(world, as_user):
@@ -63,9 +83,15 @@ def test_the_language_survives_logging_in_again(world, app):
     assert "Log in" in client.get("/login").get_data(as_text=True)
 
 
-def test_marshmallow_messages_are_translated():
-    with_app = __import__("flask").Flask(__name__)
-    with with_app.test_request_context():
+def test_marshmallow_messages_are_translated(app):
+    with app.test_request_context():
         assert i18n.field_message("Missing data for required field.") == "此项为必填项。"
         assert i18n.field_message("Must be greater than or equal to 0.") == "不能小于 0。"
         assert i18n.field_message("Something new.") == "Something new."
+    with app.test_request_context():
+        from flask import session
+
+        session["lang"] = "en"
+        assert i18n.field_message("Missing data for required field.") == "Missing data for required field."
+        assert i18n.gettext("待办") == "Tasks"
+        assert i18n.gettext("超期 %(n)d 小时", n=3) == "3 hours overdue"
