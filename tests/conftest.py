@@ -16,6 +16,8 @@ from engine.db import Base
 PG_ADMIN_URL = os.environ.get("JISHIJIU_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 TESTS = Path(__file__).parent
 
+pytest_plugins = ["tests.browser"]  # the one Chromium every browser test shares
+
 
 def _pg_reachable() -> bool:
     try:

@@ -21,8 +21,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
-import time
 import urllib.error
 import urllib.request
 import uuid
@@ -38,6 +36,7 @@ from engine.casework import idnumber
 from engine.db import Database
 from engine.workflow.models import Lease
 from tests.conftest import PG_ADMIN_URL, PG_AVAILABLE
+from tests.waiting import poll
 
 PROJECT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -53,17 +52,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres,
 
 
 # ------------------------------------------------------------------------------------------ helpers
-
-def poll(condition, *, within: float, what: str, every: float = 0.25):
-    """Wait for real processes: condition()'s first truthy value, or fail after ``within`` seconds."""
-    deadline = time.monotonic() + within
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"gave up after {within:.0f} s waiting until {what}")
-        time.sleep(every)
 
 
 class Http:

@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -22,8 +21,8 @@ from sqlalchemy import func, select
 
 from engine import bootstrap
 from engine.workflow.models import AuditEvent, HumanTask, Lease, Timer
-from engine.workflow.scheduler import TimerScheduler
 from tests.engine.conftest import CASEWORKER, DESIGNER, VILLAGE
+from tests.waiting import poll
 
 PROJECT = Path(__file__).resolve().parents[2]
 CASES = 5
@@ -71,17 +70,6 @@ def scheduler(url: str, log: Path) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "web.cli", "scheduler"], cwd=PROJECT, env=env,
                             stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True)
 
-
-def poll(condition, *, within: float, what: str, every: float = 0.2):
-    """Wait for a real process: return condition()'s first truthy value, or fail after ``within`` s."""
-    deadline = time.monotonic() + within
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"gave up after {within:.0f} s waiting until {what}")
-        time.sleep(every)
 
 
 def stop(process: subprocess.Popen, sig=signal.SIGTERM) -> None:

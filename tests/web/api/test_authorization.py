@@ -109,7 +109,8 @@ def test_tasks(client, auth, world, role):
 
 #: path parameter → the kind of object of the ``far`` world it is filled with
 ID_PARAMS = {"household_id": "household", "case_id": "case", "task_id": "task", "fund_id": "fund",
-             "referral_id": "referral", "signal_id": "signal", "batch_id": "batch"}
+             "referral_id": "referral", "signal_id": "signal", "batch_id": "batch",
+             "entitlement_id": "entitlement", "document_id": "document"}
 #: a valid body for each write, by the rule's last segment: the refusal must not hinge on a bad body
 BODIES = {"pause": {"reason": "r8"}, "allocations": {"amount": "1.00", "note": "r8"},
           "donations": {"amount": "1.00", "donor": "r8"}, "feedback": {"outcome": "done", "feedback": "r8"},
@@ -158,7 +159,24 @@ def far_objects(services, world) -> dict[str, int]:
         from engine.casework.benefits import cycles
 
         objects["batch"] = cycles.draft(session, region_code=FAR[:6], month="2026-03", actor="system", at=now).id
+        from engine.casework import documents, payments
+        from engine.casework.benefits import entitlements
+
+        objects["entitlement"] = entitlements.create(
+            session, household_id=objects["household"], programme="dibao", region_code=FAR, monthly_fen=100,
+            start_month="2026-04", persons=1, actor="system", at=now).id
+        decision = payments.record_decision(session, instance_id=objects["case"], household_id=objects["household"],
+                                            programme="dibao", decision="refused", at=now, actor="system",
+                                            decided_on=now.date(), reasons=["r8"])
+        objects["document"] = documents.issue_for_decision(session, decision, at=now, actor="system").id
     return objects
+
+
+def test_every_id_parameter_of_the_api_is_in_the_matrix(app):
+    """A new kind of object cannot slip past the matrix: its id parameter must be listed above."""
+    params = {p for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/v1/")
+              for p in rule.arguments if p.endswith("_id")}
+    assert params <= set(ID_PARAMS), sorted(params - set(ID_PARAMS))
 
 
 def object_routes(app) -> list[tuple[str, str, str]]:

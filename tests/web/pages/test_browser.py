@@ -6,7 +6,6 @@ tests are skipped on a developer's machine and fail in CI (``CI`` set), as BROWS
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 from pathlib import Path
@@ -20,35 +19,9 @@ from tests.web.pages.conftest import BPMN, PASSWORD
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = os.environ.get("JISHIJIU_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 DESKTOP = {"width": 1280, "height": 860}
 PHONE = {"width": 390, "height": 844}
-
-
-def _cannot(reason: str):
-    if os.environ.get("CI"):
-        pytest.fail(f"browser tests must run in CI: {reason}")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="session")
-def browser():
-    if not Path(CHROMIUM).exists():
-        _cannot(f"{CHROMIUM} is missing (bash scripts/browser-deps.sh installs it)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _cannot("the playwright package is not installed")
-    with sync_playwright() as p:
-        try:
-            chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        except Exception as exc:  # noqa: BLE001 - any launch failure is reported the same way
-            _cannot(f"chromium does not start: {exc}")
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

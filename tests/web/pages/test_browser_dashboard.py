@@ -19,8 +19,9 @@ from typing import Any, Callable
 
 import pytest
 
+from tests.browser import ARGS, CHROMIUM, _cannot
 from tests.web.pages.seed_dashboard import TOWNSHIP_SUPERVISOR, seed
-from tests.web.pages.test_browser import ARGS, CHROMIUM, DESKTOP, PHONE, _cannot, live, log_in, shot  # noqa: F401
+from tests.web.pages.test_browser import DESKTOP, PHONE, live, log_in, shot  # noqa: F401
 from tests.web.pages.test_migrate import V2, deploy, version_of
 
 pytestmark = pytest.mark.browser

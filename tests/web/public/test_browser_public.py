@@ -15,7 +15,7 @@ from sqlalchemy import select
 from engine.actors import Actor
 from engine.casework.models import HouseholdRow
 from engine.workflow.models import AuditEvent, HumanTask, ProcessInstance
-from tests.web.pages.test_browser import PHONE, browser, live, open_page, shot  # noqa: F401 - fixtures
+from tests.web.pages.test_browser import PHONE, live, open_page, shot  # noqa: F401 - fixtures
 from tests.web.public.conftest import PASSWORD, VILLAGE
 
 pytestmark = pytest.mark.browser
