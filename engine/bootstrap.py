@@ -95,8 +95,10 @@ class Services:
         due at once; the loop is bounded.
         """
         from engine.casework import signals
+        from engine.casework.public import help as help_requests
 
         signals.start_waiting(self.db, self.engine, now=self.clock.now())  # received before discovery existed
+        help_requests.forward_pending(self.db, self.engine, now=self.clock.now())  # stored, never forwarded
         timers: list = []
         events: list = []
         for _ in range(20):

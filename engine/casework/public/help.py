@@ -13,10 +13,11 @@ status steps and dates, never a name, a phone number or what was written.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,8 +28,10 @@ from engine.casework.public.guide import public_region
 from engine.casework.public.limits import Limits, check_and_record
 from engine.casework.public.models import HelpRequest, SatisfactionRating
 from engine.db import Database
-from engine.errors import NotFound, ValidationError
+from engine.errors import EngineError, NotFound, ValidationError
 from engine.workflow.models import HumanTask, ProcessInstance
+
+log = logging.getLogger("jishijiu.public")
 
 URGENCIES = {"normal": "一般", "urgent": "紧急", "especially_urgent": "特别紧急"}
 VISIT_DUE = {"normal": "3WD", "urgent": "PT24H", "especially_urgent": "PT2H"}  # [S0/S3/S4]
@@ -130,16 +133,52 @@ def submit(db: Database, engine, form: HelpForm, *, ip: str, now: datetime,
         session.add(row)
         session.flush()
         request_id = row.id
+    _forward(db, engine, request_id, now=now)
+    return code, request_id
+
+
+def _forward(db: Database, engine, request_id: int, *, now: datetime) -> None:
+    """Hand the stored request to discovery as a signal and note the signal and case on it.
+
+    ``signals.receive`` is idempotent on ``(source, source_id)``, so forwarding again after a crash
+    between the two transactions finds the same signal instead of reporting the family twice.
+    """
+    with db.read() as session:
+        row = session.get(HelpRequest, request_id)
+        village, name, phone, description, urgency = (row.region_code, row.name, row.phone, row.description,
+                                                      row.urgency)
     received = signals.receive(db, engine, signals.SignalIn(
-        source=SOURCE, source_id=f"help-{request_id}", kind="help_request", region_code=form.village,
-        details={"help_request_id": request_id, "reporter": form.name.strip(), "phone": phone,
-                 "description": form.description.strip(), "urgency": form.urgency,
-                 "urgency_zh": URGENCIES[form.urgency], "visit_due_in": VISIT_DUE[form.urgency]},
-        occurred_at=now), actor=public_actor(form.village), now=now)
+        source=SOURCE, source_id=f"help-{request_id}", kind="help_request", region_code=village,
+        details={"help_request_id": request_id, "reporter": name, "phone": phone, "description": description,
+                 "urgency": urgency, "urgency_zh": URGENCIES[urgency], "visit_due_in": VISIT_DUE[urgency]},
+        occurred_at=now), actor=public_actor(village), now=now)
     with db.write() as session:
         row = session.get(HelpRequest, request_id)
         row.signal_id, row.case_id = received.signal.id, received.signal.case_id
-    return code, request_id
+
+
+def forward_pending(db: Database, engine, *, now: datetime, older_than: timedelta = timedelta(minutes=1),
+                    limit: int = 100) -> list[int]:
+    """Requests that were stored but never reached discovery (the process stopped in between),
+    and requests whose signal got its case later (discovery deployed after they came in): the
+    scheduler's sweep calls this so no one's request for help is left lying in a table."""
+    with db.read() as session:
+        stale = list(session.execute(select(HelpRequest.id).where(
+            HelpRequest.signal_id.is_(None), HelpRequest.created_at < now - older_than)
+            .order_by(HelpRequest.id).limit(limit)).scalars())
+    for request_id in stale:
+        try:
+            _forward(db, engine, request_id, now=now)
+        except EngineError:
+            log.exception("help request %s could not be forwarded; retried at the next sweep", request_id)
+    with db.write() as session:  # signals started late by signals.start_waiting
+        waiting = session.execute(select(HelpRequest, signals.Signal.case_id)
+                                  .join(signals.Signal, signals.Signal.id == HelpRequest.signal_id)
+                                  .where(HelpRequest.case_id.is_(None), signals.Signal.case_id.isnot(None))
+                                  .limit(limit)).all()
+        for row, case_id in waiting:
+            row.case_id = case_id
+    return stale
 
 
 def find(session: Session, code: str) -> HelpRequest:

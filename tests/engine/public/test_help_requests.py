@@ -144,3 +144,26 @@ def test_receipt_codes_are_random_and_unambiguous():
     assert len(codes) == 200
     assert all(len(c) == 12 and not set(c) & set("01OIL") for c in codes)
     assert helpdesk.normalise(helpdesk.display("ABCD2345EFGH").lower()) == "ABCD2345EFGH"
+
+
+def test_a_request_stored_but_never_forwarded_reaches_discovery_at_the_next_sweep_once(world, monkeypatch):
+    def crash(*args, **kwargs):  # the process dies between storing the request and reporting it
+        raise SystemExit("killed")
+
+    monkeypatch.setattr(helpdesk.signals, "receive", crash)
+    with pytest.raises(SystemExit):
+        submit(world)
+    monkeypatch.undo()
+    with world.db.read() as s:
+        [request] = s.execute(select(helpdesk.HelpRequest)).scalars().all()
+        assert (request.signal_id, request.case_id) == (None, None)
+    assert helpdesk.forward_pending(world.db, world.engine, now=world.clock.now()) == []  # not yet stale
+    world.clock.advance(timedelta(minutes=2))
+    world.run_due()
+    world.run_due()  # a second sweep finds nothing left to forward
+    with world.db.read() as s:
+        request = s.get(helpdesk.HelpRequest, request.id)
+        cases = s.execute(select(ProcessInstance).where(ProcessInstance.process_key == "discovery")).scalars().all()
+    assert request.case_id is not None and [c.id for c in cases] == [request.case_id]
+    [task] = open_tasks(world, request.case_id)
+    assert task.bpmn_id == "triage"
