@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import sys
 from datetime import datetime, timedelta, timezone
 
@@ -17,6 +16,8 @@ from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.utils import floatToGoString
 from sqlalchemy import case, func, select
+
+from engine.casework import idnumber
 
 LATENESS_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600)
 STEP_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
@@ -85,8 +86,6 @@ class _DatabaseCollector:
         yield g
 
 
-#: anything shaped like a resident ID number (17 digits and a check character), valid or not
-ID_NUMBER = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
 #: ``extra`` fields that carry case or task data (SpiffWorkflow's ``spiff.task`` logger sends the whole
 #: task data as ``data``): their values never reach a log line
 PERSONAL_EXTRAS = frozenset({"data", "task_data", "workflow_data", "form", "household", "members", "details"})
@@ -95,7 +94,7 @@ REDACTED = "[redacted]"
 
 def mask_personal_data(text: str) -> str:
     """Every ID number in ``text`` as ``370827********1234`` (DESIGN decision 10: masked in logs)."""
-    return ID_NUMBER.sub(lambda m: m.group(0)[:6] + "*" * 8 + m.group(0)[-4:], text)
+    return idnumber.mask_in_text(text)
 
 
 class JsonFormatter(logging.Formatter):

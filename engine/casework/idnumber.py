@@ -8,6 +8,7 @@ nothing in this module puts the number itself into an exception text.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -79,6 +80,15 @@ def mask(id_number: str) -> str:
     if len(value) <= 10:
         return "*" * len(value)
     return value[:6] + "*" * (len(value) - 10) + value[-4:]
+
+
+#: anything shaped like an ID number (17 digits and a check character) inside free text, valid or not
+IN_TEXT = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
+
+
+def mask_in_text(text: str) -> str:
+    """Every ID number inside ``text`` masked like :func:`mask` (logs, API errors, audit payloads)."""
+    return IN_TEXT.sub(lambda m: mask(m.group(0)), text)
 
 
 def make(prefix6: str, born: date, sequence: int) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from datetime import datetime, timezone
 from typing import Any
 
@@ -185,13 +184,10 @@ def with_total(items: Any, total: int):
     return items, 200, {"X-Total-Count": str(total)}
 
 
-_ID_NUMBER = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
-
-
 def mask_id_numbers(value: Any) -> Any:
     """Mask anything shaped like an ID number inside free-form data (case data, audit payloads)."""
     if isinstance(value, str):
-        return _ID_NUMBER.sub(lambda m: idnumber.mask(m.group(0)), value)
+        return idnumber.mask_in_text(value)
     if isinstance(value, dict):
         return {k: mask_id_numbers(v) for k, v in value.items()}
     if isinstance(value, list):
