@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, exists, insert, select, update
 
 from engine.workflow import audit, sla
 from engine.workflow.models import HumanTask, Timer
-from engine.workflow.spiff import runtime
+from engine.workflow.spiff import history, runtime
 from engine.workflow.spiff.parser import ParsedDefinition
 from engine.workflow.spiff.serializer import SERIALIZER_VERSION
 from engine.workflow.views import FiredTimer, StepContext
@@ -92,6 +92,7 @@ class MirrorOperations:
                          action="instance.completed", object_type="instance", object_id=row.id, at=now)
         setattr(workflow, CLOCKS, clocks)
         ctx.open_rows = [t for g, t in open_rows.items() if g not in cancelled] + added
+        history.prune(workflow)  # the history is in the audit trail; the live tree keeps what runs
         row.state = self.serializer.dump(workflow)
         row.serializer_version = SERIALIZER_VERSION
         row.updated_at = now

@@ -49,11 +49,12 @@ class _TaskConverter(TaskConverter):
     The dict of a finished task whose parent is finished too is kept on the task and reused while
     its state, time of the last state change and children stay the same: such a task's data and
     its parent's no longer change, and a long case would otherwise recompute hundreds of data
-    deltas on every step (``bench/state_size.py``, growth).  The kept dict is the compacted one.
+    deltas on every step (``bench/state_size.py``, growth).  The kept dict is the compacted one;
+    a task hung under another parent (``history.prune``) is written afresh (its delta changes).
     """
 
     def to_dict(self, task):
-        signature = (task.state, task.last_state_change, tuple(task._children))
+        signature = (task.state, task.last_state_change, tuple(task._children), task._parent)
         kept = getattr(task, _KEPT, None)
         if kept is not None and kept[0] == signature:
             return kept[1]
