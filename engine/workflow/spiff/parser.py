@@ -18,11 +18,13 @@ from typing import Callable, Iterable
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator, full_tag
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.parser.task_parsers import ConditionalGatewayParser, GatewayParser
 from SpiffWorkflow.spiff.parser.process import SPIFF_XSD, SpiffBpmnParser
 from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 
 from engine.errors import DefinitionError, ExpressionError, Problem
+from engine.workflow.spiff.joins import BranchChangesInclusiveGateway, BranchChangesParallelGateway
 from engine.workflow.spiff.xmlsafe import DEFAULT_LIMITS, XmlLimits, parse_xml
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -49,6 +51,9 @@ class _ServiceTaskParser(ServiceTaskParser):
 class JishijiuBpmnParser(SpiffBpmnParser):
     OVERRIDE_PARSER_CLASSES = dict(SpiffBpmnParser.OVERRIDE_PARSER_CLASSES)
     OVERRIDE_PARSER_CLASSES[full_tag("serviceTask")] = (_ServiceTaskParser, ServiceTask)
+    # joins merge what each branch changed, not its stale copies (joins.py)
+    OVERRIDE_PARSER_CLASSES[full_tag("parallelGateway")] = (GatewayParser, BranchChangesParallelGateway)
+    OVERRIDE_PARSER_CLASSES[full_tag("inclusiveGateway")] = (ConditionalGatewayParser, BranchChangesInclusiveGateway)
 
 
 @dataclass(frozen=True)
