@@ -185,11 +185,19 @@ def _operation_adapter(operation, services: Services):
         as_of = date.fromisoformat(str(as_of)[:10]) if as_of else to_local(services.clock.now()).date()
         household_id = data.get("household_id") or (ctx.instance.household_id if ctx else None)
         region = ctx.instance.region_code if ctx else None
-        if ctx is not None and household_id:
-            record = records.get_household(ctx.session, int(household_id), actor=SYSTEM)
-            household, region = record.household, record.region_code
-        if ctx is not None and region:
-            standard = records.standard_for(ctx.session, region, as_of)
+        if ctx is not None:
+            # one read per step: the assessments of a step (dibao, tekun, charity …) share the
+            # household and standard; no service operation changes them within a step
+            known = ctx.__dict__.setdefault("plugin_inputs", {})
+            key = (household_id, region, as_of)
+            if key not in known:
+                if household_id:
+                    record = records.get_household(ctx.session, int(household_id), actor=SYSTEM)
+                    household, region = record.household, record.region_code
+                if region:
+                    standard = records.standard_for(ctx.session, region, as_of)
+                known[key] = (household, standard)
+            household, standard = known[key]
         request = ServiceRequest(operation=operation.name, params=dict(params), household=household,
                                  standard=standard, as_of=as_of, settings=services.settings)
         return operation.func(request)

@@ -288,3 +288,32 @@ def test_a_case_not_accepted_ends_at_once(services):
     case = apply(services, han_jin())
     case.complete("accept", caseworker(YUTAI_VILLAGE), {"accepted": False, "reason": "不配合调查"})
     assert case.status == "completed" and case.decisions() == []
+
+
+def test_the_assessments_of_one_step_read_the_household_and_standard_once(services, monkeypatch):
+    """dibao, tekun and charity assess in the same step as the join; they share one read of the
+    household and the standard (bootstrap's plugin adapter keeps them for the step)."""
+    from engine.casework import records
+
+    region = YUTAI_VILLAGE
+    case = apply(services, han_jin(), {"source": "village_report", "proxy": True})
+    accept(case, region)
+    case.complete("info_check", approver(region), {"checked": True})
+    reads = {"household": 0, "standard": 0}
+    get_household, standard_for = records.get_household, records.standard_for
+
+    def counted_household(*args, **kwargs):
+        reads["household"] += 1
+        return get_household(*args, **kwargs)
+
+    def counted_standard(*args, **kwargs):
+        reads["standard"] += 1
+        return standard_for(*args, **kwargs)
+
+    monkeypatch.setattr(records, "get_household", counted_household)
+    monkeypatch.setattr(records, "standard_for", counted_standard)
+    case.complete("investigate", caseworker(region), INVESTIGATORS)
+    data = case.data
+    assert {"dibao_eligible", "dibao_monthly_amount"} <= set(data["dibao"])
+    assert "tekun" in data and "charity" in data        # three assessments ran in this step
+    assert reads == {"household": 1, "standard": 1}
