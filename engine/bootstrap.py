@@ -11,11 +11,9 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any, Mapping
-
-from sqlalchemy import select
 
 from engine.clock import Clock, OffsetClock, SystemClock
 from engine.db import Database, database_url_from_env

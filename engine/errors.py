@@ -7,7 +7,7 @@ an operator.  HTTP status codes are *not* decided here; ``web/`` maps these clas
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 class EngineError(Exception):
