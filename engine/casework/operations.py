@@ -119,7 +119,7 @@ def register(services) -> None:
                      object_type="referral", object_id=row.id, at=ctx.now,
                      after={"target": row.target, "reason": row.reason, "due_at": due_at.isoformat()})
         try:
-            engine.definitions.latest(ctx.session, "referral")
+            engine.newest(ctx.session, "referral")
         except NotFound:
             return {"referral_id": row.id, "due_at": due_at.isoformat(), "case_id": None}
         if ctx.instance.process_key == "referral":

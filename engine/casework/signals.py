@@ -211,7 +211,7 @@ def _start_discovery(session: Session, engine, row: Signal, actor: Actor) -> Non
     rolled back to a savepoint and the signal is kept as ``failed`` with the reason.
     """
     try:
-        engine.definitions.latest(session, DISCOVERY)
+        engine.newest(session, DISCOVERY)
     except NotFound:
         return
     try:
@@ -265,7 +265,7 @@ def start_waiting(db: Database, engine, *, now: datetime, actor: Actor = SYSTEM,
     """
     with db.read() as session:
         try:
-            engine.definitions.latest(session, DISCOVERY)
+            engine.newest(session, DISCOVERY)
         except NotFound:
             return []
         ids = list(session.execute(select(Signal.id).where(Signal.status == "received")

@@ -157,6 +157,10 @@ class WorkflowEngine(MirrorOperations, TaskOperations, TimingOperations, Migrati
             return view, row.id, row.version, workflow
         return view
 
+    def newest(self, session: Session, key: str) -> DefinitionInfo:
+        """The newest deployed version of ``key`` (``NotFound`` when none), without reading its XML."""
+        return self._latest(session, key)
+
     def _latest(self, session: Session, key: str) -> DefinitionInfo:
         """The newest version of ``key`` (one indexed lookup; the XML is not read)."""
         definition_id = session.execute(select(ProcessDefinition.id).where(ProcessDefinition.key == key)

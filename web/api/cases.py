@@ -72,7 +72,7 @@ def start_case():
     with services().db.read() as session:
         household = records.get_household(session, body["household_id"], actor=actor)
         try:
-            engine.definitions.latest(session, body["process"])
+            engine.newest(session, body["process"])
         except NotFound:
             raise ValidationError("unknown process", {"process": [
                 f"no process '{body['process']}' is deployed / 该流程尚未部署"]}) from None

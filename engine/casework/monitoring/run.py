@@ -188,7 +188,7 @@ def _open_investigations(services, run_id: int, month: str, hits, *, actor: Acto
         return 0
     with services.db.read() as session:
         try:
-            engine.definitions.latest(session, REVIEW_PROCESS)
+            engine.newest(session, REVIEW_PROCESS)
             deployed = True
         except NotFound:
             deployed = False
