@@ -266,8 +266,12 @@ def main() -> None:
                      f"**{r['duplicates']}** | {r['double_tasks']} |")
     lines.append("")
     for r in results:
-        thr = r["fired"] / r["span"] if r["span"] else float("nan")
-        lines.append(f"- {r['kind']}: fired {r['fired']:,} in {r['span']:.0f} s of firing ({thr:.0f} timers/s overall).")
+        line = f"- {r['kind']}: fired {r['fired']:,} between the first and the last firing, {r['span']:.0f} s"
+        if r["outage"]:  # the backlog is the one moment the scheduler fires as fast as it can
+            drained = max(r["outage"])
+            line += (f"; the {len(r['outage']):,} due in the outage were fired {drained:.1f} s after the restart "
+                     f"({len(r['outage']) / max(drained, 1e-9):.0f} timers/s)")
+        lines.append(line + ".")
     body = "\n".join(lines)
     print("\n" + body)
     pg = C.pg_version()
