@@ -20,6 +20,7 @@ Default (compressed): spread 120 s, kill at 40 s, outage 60 s.  ``--full``: spre
 kill at 120 s, outage 600 s (10 min), as in PERFORMANCE.md.
 
     .venv/bin/python bench/timers.py [--full] [--db sqlite|postgresql|both] [--no-outage]
+    .venv/bin/python bench/timers.py --profile [--db …]   # the cost of firing one timer, in process
 """
 
 from __future__ import annotations
@@ -221,6 +222,65 @@ def stats(xs) -> str:
     return f"{C.percentile(xs, 50):.2f} / {C.percentile(xs, 99):.2f} / {max(xs):.2f}"
 
 
+def profile_firing(kind: str, n: int) -> dict:
+    """The cost of firing one timer, in this process: ``n`` overdue timers fired one case at a time
+    (throughput, CPU and SQL statements per timer, a pyinstrument profile), then — PostgreSQL only —
+    as many again with the scheduler's 4 firing threads."""
+    import engine_overhead as EO
+    from sqlalchemy import event
+
+    from engine import bootstrap
+
+    with C.database(kind) as url:
+        setup(url, 3 * n + 50, 0, 1.0, lead=-120, burst_at=0)
+        services = bootstrap.build({"DATABASE_URL": url})
+        engine = services.engine
+        engine.timer_workers = 1
+        engine.fire_due_timers(limit=50)                       # warm-up: connections, spec cache
+        count = {"n": 0}
+
+        def statement(*_a, **_k):
+            count["n"] += 1
+
+        event.listen(services.db.engine, "before_cursor_execute", statement)
+        t, c, fired = time.perf_counter(), time.process_time(), len(engine.fire_due_timers(limit=n))
+        wall, cpu = time.perf_counter() - t, time.process_time() - c
+        event.remove(services.db.engine, "before_cursor_execute", statement)
+        result = {"kind": kind, "fired": fired, "rate": fired / wall, "cpu_ms": 1000 * cpu / fired,
+                  "statements": count["n"] / fired, "threads": None}
+        result["profile"] = EO.run_profile(lambda: engine.fire_due_timers(limit=n), 1)
+        if services.db.dialect != "sqlite":
+            engine.timer_workers = 4
+            t = time.perf_counter()
+            fired = len(engine.fire_due_timers(limit=n))
+            result["threads"] = fired / (time.perf_counter() - t)
+        services.close()
+    return result
+
+
+def profile_main(kinds: list[str], n: int) -> None:
+    info = C.machine()
+    results = [profile_firing(k, n) for k in kinds]
+    lines = [f"The cost of firing one timer: `bench/bpmn/timer.bpmn` cases restored from their saved state "
+             f"(as after a restart), {n:,} overdue timers fired by `fire_due_timers` in this process, one case "
+             "per transaction; then the profile of the next batch, and (PostgreSQL) the scheduler's 4 threads.", "",
+             "| database | timers/s, 1 thread | CPU ms / timer | SQL statements / timer | timers/s, 4 threads |",
+             "|---|---|---|---|---|"]
+    for r in results:
+        threads = f"{r['threads']:.0f}" if r["threads"] else "– (SQLite serializes writers)"
+        lines.append(f"| {r['kind']} | {r['rate']:.0f} | {r['cpu_ms']:.2f} | {r['statements']:.1f} | {threads} |")
+    for r in results:
+        if r["profile"]:
+            lines += ["", f"Own time by area, {r['kind']} (pyinstrument):", "", "| area | s | share |", "|---|---|---|"]
+            lines += [f"| {area} | {t:.2f} | {share:.0%} |" for area, t, share in r["profile"]["areas"]]
+            lines += ["", f"<details><summary>pyinstrument, firing on {r['kind']}</summary>", "", "```",
+                      "\n".join(l for l in r["profile"]["tree"].splitlines() if l.strip()), "```", "</details>"]
+    body = "\n".join(lines)
+    print("\n" + body)
+    pg = C.pg_version()
+    C.append_section("Timers: cost of firing one", body, info=info, extra_machine=f"; PostgreSQL {pg}" if pg else "")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--full", action="store_true", help="15-minute spread, kill at 2 min, 10-minute outage")
@@ -237,8 +297,15 @@ def main() -> None:
     ap.add_argument("--beyond", type=int, default=0,
                     help="extra pending timers due a day later (table size without extra load)")
     ap.add_argument("--drain", type=float, default=600, help="max seconds to wait for the backlog after the spread")
+    ap.add_argument("--profile", action="store_true",
+                    help="only the cost of firing one timer, in process (throughput, statements, profile)")
+    ap.add_argument("--profile-timers", type=int, default=600)
     args = ap.parse_args()
     C.quiet_logs()
+    if args.profile:
+        kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
+        profile_main([k for k in kinds if k == "sqlite" or C.pg_version() is not None], args.profile_timers)
+        return
     args.spread = args.spread or (900 if args.full else 120)
     args.kill_at = args.kill_at if args.kill_at is not None else (120 if args.full else 40)
     args.outage = args.outage or (600 if args.full else 60)
