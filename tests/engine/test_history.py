@@ -146,3 +146,27 @@ def test_pruning_keeps_live_tasks_their_parents_and_the_last_completed_task(serv
         assert task.parent is not None and task.parent.id in workflow.tasks
     assert workflow.last_task is not None and workflow.last_task.id in workflow.tasks
     assert workflow.task_tree.parent is None
+
+
+def test_a_subprocess_in_a_loop_keeps_its_data_and_a_bounded_state(services, engine, clock):
+    """Each round's embedded subprocess (with a reminder timer) finishes and is dropped with its
+    round; its findings reach the parent, and the saved state stays the same size."""
+    deploy(engine, "loop_subprocess.bpmn")
+    view = engine.start("loop_subprocess", actor=CASEWORKER, region_code=VILLAGE, data={"limit": 30})
+    counts = {}
+    for i in range(30):
+        assert [t.bpmn_id for t in view.open_tasks] == ["visit"], i
+        counts[i] = task_count(services, view.id)
+        if i % 2:
+            clock.advance(timedelta(hours=2, seconds=1))
+            assert [f.bpmn_id for f in engine.fire_due_timers()] == ["remind"]
+            view = engine.instance(view.id, CASEWORKER)
+            assert [t.bpmn_id for t in view.open_tasks] == ["visit"]   # non-interrupting
+        view = complete(engine, view, "visit", {"finding": f"第{i}次走访"})
+    assert view.status == "completed"
+    assert view.data["rounds"] == 30
+    assert view.data["seen"] == [f"第{i}次走访" for i in range(30)]
+    assert counts[4] == counts[16] == counts[28]
+    with services.db.read() as session:
+        state = json.loads(session.get(ProcessInstance, view.id).state)
+    assert len(state["subprocesses"]) <= 1                   # finished rounds' subprocesses are gone
