@@ -38,7 +38,10 @@ class MirrorOperations:
         clocks = self._has_clocks(ctx, workflow)
         ready_tasks, waiting_timers, completed = runtime.scan(workflow)
         ready = {t.guid: t for t in ready_tasks}
-        open_rows = {t.task_guid: t for t in session.execute(_OPEN_TASKS, {"instance_id": row.id}).scalars()}
+        open_now = ctx.__dict__.pop("prefetched_open_tasks", None)  # read with a batch of cases (timing.py)
+        if open_now is None:
+            open_now = session.execute(_OPEN_TASKS, {"instance_id": row.id}).scalars()
+        open_rows = {t.task_guid: t for t in open_now}
         added = []
         for guid, t in ready.items():
             if guid in open_rows:
@@ -127,9 +130,12 @@ class MirrorOperations:
         waiting = {(w.guid, w.due_at): w for w in waiting_timers}
         known = getattr(workflow, TIMERS, None)
         rows = None
-        if known is None:  # restored from JSON: read what the table says
-            rows = {(t.task_guid, t.due_at): t for t in session.execute(select(Timer).where(
-                Timer.instance_id == row.id, Timer.status == "pending")).scalars()}
+        if known is None:  # restored from JSON: what the table says (read with a batch of cases, or now)
+            pending = ctx.__dict__.pop("prefetched_timers", None)
+            if pending is None:
+                pending = session.execute(select(Timer).where(Timer.instance_id == row.id,
+                                                              Timer.status == "pending")).scalars()
+            rows = {(t.task_guid, t.due_at): t for t in pending}
             known = set(rows)
         new = [{"instance_id": row.id, "task_guid": w.guid, "bpmn_id": w.bpmn_id, "kind": w.kind,
                 "due_at": w.due_at, "status": "pending"} for key, w in waiting.items() if key not in known]

@@ -235,6 +235,31 @@ def test_timers_whose_path_fails_do_not_starve_the_timers_of_other_cases(pair, c
     assert {engine.instance(case, SYSTEM).status for case in failing} == {"error"}
 
 
+def test_in_one_batch_a_failing_case_is_rolled_back_alone_and_every_audit_chain_stays_whole(pair, clock):
+    """fire_due_timers steps a batch of cases in one transaction, each in a savepoint: the cases
+    before and after a failing one fire once, the failing one keeps its state, and the audit chains
+    (heads read for the whole batch, forgotten when a savepoint rolls back) verify."""
+    from engine.workflow import audit
+
+    svc = pair[0]
+    engine = svc.engine
+    engine.deploy(FAILING_REMINDER, "failing.bpmn", actor=DESIGNER)
+    [first] = start_cases(svc, 1)
+    failing = engine.start("failing", actor=CASEWORKER, region_code=VILLAGE, data={"total": 10, "members": 0}).id
+    [last] = start_cases(svc, 1)
+    engine._cache.clear()                     # as after a restart: every case restored from its state
+    clock.advance(REMINDER_DUE)
+    fired = engine.fire_due_timers()
+    assert sorted(f.instance_id for f in fired) == [first, last]
+    assert fired_events(svc) == {first: 1, last: 1}
+    assert engine.instance(failing, SYSTEM).status == "error"
+    assert pending_timers(svc) == sorted([(failing, "remind"), (first, "expire"), (last, "expire")])
+    with svc.db.read() as session:
+        report = audit.verify(session)
+    assert report.ok, report.problems
+    assert engine.fire_due_timers() == []
+
+
 def test_a_case_whose_timer_path_fails_is_marked_failed_keeps_its_state_and_can_be_retried(pair, clock):
     engine = pair[0].engine
     engine.deploy(FAILING_REMINDER, "failing.bpmn", actor=DESIGNER)
