@@ -186,7 +186,7 @@ def _operation_adapter(operation, services: Services):
         if ctx is not None:
             # one read per step: the assessments of a step (dibao, tekun, charity …) share the
             # household and standard; no service operation changes them within a step
-            known = ctx.__dict__.setdefault("plugin_inputs", {})
+            known = ctx.plugin_inputs
             key = (household_id, region, as_of)
             if key not in known:
                 if household_id:

@@ -24,14 +24,21 @@ def _cannot(reason: str):
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
-def browser():
+def require_chromium() -> None:
+    """Skip (or, in CI, fail) when Chromium or Playwright is not there."""
     if not Path(CHROMIUM).exists():
         _cannot(f"{CHROMIUM} is missing (bash scripts/browser-deps.sh installs it)")
     try:
-        from playwright.sync_api import sync_playwright
+        import playwright.sync_api  # noqa: F401
     except ImportError:
         _cannot("the playwright package is not installed")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
     with sync_playwright() as p:
         try:
             chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)

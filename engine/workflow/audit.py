@@ -82,13 +82,20 @@ def prefetch_heads(session: Session, chains: list[str]) -> None:
     wanted = [c for c in chains if c not in heads]
     if not wanted:
         return
-    latest = (select(AuditEvent.chain, func.max(AuditEvent.seq).label("seq"))
-              .where(AuditEvent.chain.in_(wanted)).group_by(AuditEvent.chain).subquery())
-    found = {chain: (seq, h) for chain, seq, h in session.execute(
-        select(AuditEvent.chain, AuditEvent.seq, AuditEvent.hash).join(
-            latest, (AuditEvent.chain == latest.c.chain) & (AuditEvent.seq == latest.c.seq)))}
+    found = _chain_heads(session, wanted)
     for chain in wanted:
         heads[chain] = found.get(chain, (0, GENESIS))
+
+
+def _chain_heads(session: Session, chains: list[str] | None = None) -> dict[str, tuple[int, str]]:
+    """chain -> (seq, hash) of its newest event, for the given chains or all of them."""
+    latest = select(AuditEvent.chain, func.max(AuditEvent.seq).label("seq"))
+    if chains is not None:
+        latest = latest.where(AuditEvent.chain.in_(chains))
+    latest = latest.group_by(AuditEvent.chain).subquery()
+    return {chain: (seq, h) for chain, seq, h in session.execute(
+        select(AuditEvent.chain, AuditEvent.seq, AuditEvent.hash).join(
+            latest, (AuditEvent.chain == latest.c.chain) & (AuditEvent.seq == latest.c.seq)))}
 
 
 def _forget_heads(session: Session, *_args) -> None:
@@ -104,10 +111,7 @@ def anchor(session: Session, at: datetime) -> AuditAnchor:
     """Record every chain's head (seq, hash) in a new, itself chained, anchor row."""
     at = at.astimezone(timezone.utc)
     session.flush()
-    latest = select(AuditEvent.chain, func.max(AuditEvent.seq).label("seq")).group_by(AuditEvent.chain).subquery()
-    rows = session.execute(select(AuditEvent.chain, AuditEvent.seq, AuditEvent.hash).join(
-        latest, (AuditEvent.chain == latest.c.chain) & (AuditEvent.seq == latest.c.seq))).all()
-    heads = {chain: [seq, h] for chain, seq, h in rows}
+    heads = {chain: [seq, h] for chain, (seq, h) in _chain_heads(session).items()}
     prev = session.execute(select(AuditAnchor.hash).order_by(AuditAnchor.id.desc()).limit(1)).scalar()
     prev = prev or GENESIS
     row = AuditAnchor(at=at, heads=heads, prev_hash=prev,

@@ -38,7 +38,7 @@ class MirrorOperations:
         clocks = self._has_clocks(ctx, workflow)
         ready_tasks, waiting_timers, completed = runtime.scan(workflow)
         ready = {t.guid: t for t in ready_tasks}
-        open_now = ctx.__dict__.pop("prefetched_open_tasks", None)  # read with a batch of cases (timing.py)
+        open_now, ctx.prefetched_open_tasks = ctx.prefetched_open_tasks, None  # read with a batch (timing.py)
         if open_now is None:
             open_now = session.execute(_OPEN_TASKS, {"instance_id": row.id}).scalars()
         open_rows = {t.task_guid: t for t in open_now}
@@ -131,7 +131,7 @@ class MirrorOperations:
         known = getattr(workflow, TIMERS, None)
         rows = None
         if known is None:  # restored from JSON: what the table says (read with a batch of cases, or now)
-            pending = ctx.__dict__.pop("prefetched_timers", None)
+            pending, ctx.prefetched_timers = ctx.prefetched_timers, None
             if pending is None:
                 pending = session.execute(select(Timer).where(Timer.instance_id == row.id,
                                                               Timer.status == "pending")).scalars()

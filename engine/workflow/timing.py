@@ -156,9 +156,9 @@ class TimingOperations:
 
     def _fire_in_batch(self, session, row: ProcessInstance, open_tasks: list, timers: list, clocks: bool):
         """One case of a batch in its own savepoint: (fired, workflow), an error text, or None (conflict)."""
-        ctx = StepContext(session, row, SYSTEM, self.clock.now(), "timer")
+        ctx = StepContext(session, row, SYSTEM, self.clock.now(), "timer",
+                          prefetched_open_tasks=open_tasks, prefetched_timers=timers)
         ctx.fired = []
-        ctx.prefetched_open_tasks, ctx.prefetched_timers = open_tasks, timers
         try:
             with session.begin_nested():
                 parsed = self.definitions.parsed(session, row.definition_id)

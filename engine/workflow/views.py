@@ -24,6 +24,11 @@ class StepContext:
     actor: Actor
     now: datetime
     operation: str = "step"
+    # what a batch of cases read for this one at once (timing.fire_due_timers); used by the step once
+    prefetched_open_tasks: list | None = None
+    prefetched_timers: list | None = None
+    # the plugin adapter's household and standard, read once per step (bootstrap._operation_adapter)
+    plugin_inputs: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -14,12 +14,11 @@ from __future__ import annotations
 import queue
 import re
 import threading
-from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 
-from tests.browser import ARGS, CHROMIUM, _cannot
+from tests.browser import ARGS, CHROMIUM, _cannot, require_chromium
 from tests.web.pages.seed_dashboard import TOWNSHIP_SUPERVISOR, seed
 from tests.web.pages.test_browser import DESKTOP, PHONE, live, log_in, shot  # noqa: F401
 from tests.web.pages.test_migrate import V2, deploy, version_of
@@ -74,12 +73,7 @@ class Chromium:
 
 @pytest.fixture(scope="module")
 def chromium():
-    if not Path(CHROMIUM).exists():
-        _cannot(f"{CHROMIUM} is missing (bash scripts/browser-deps.sh installs it)")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        _cannot("the playwright package is not installed")
+    require_chromium()
     browser = Chromium()
     yield browser
     browser.close()
